@@ -1,0 +1,101 @@
+#pragma once
+// Everything the server can be configured with, in one place. Every field has a default and a
+// one-line reason. Loaded by load_config() (loader.hpp) from, in increasing precedence:
+// built-in defaults < config file (JSON) < environment variables (WPS_*) < command-line flags.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace wps::config {
+
+// The emulator's well-known development key (public; local use only).
+inline constexpr const char* kDevelopmentAccessKey = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH";
+
+// Every limit and timeout of the server.
+struct Limits {
+  // 1 MiB: the service's documented maximum WebSocket message (spec §10.1).
+  std::size_t max_message_bytes = 1024 * 1024;
+  // Outgoing bytes queued per connection before it is closed as a slow consumer: the
+  // emulator's outbound queue (16 MiB).
+  std::size_t max_pending_bytes = 16 * 1024 * 1024;
+  // Outgoing messages queued per connection before it is closed as a slow consumer (emulator: 1000).
+  std::size_t max_pending_messages = 1000;
+  // Time allowed from TCP accept to a complete HTTP request / WebSocket handshake.
+  std::chrono::milliseconds handshake_timeout{10'000};
+  // WebSocket keep-alive ping interval (service default 20 s, range 1..120, spec §6.6). A
+  // connection silent for twice this long is closed.
+  std::chrono::milliseconds keep_alive_interval{20'000};
+  // Keep-alive HTTP connections idle longer than this are closed.
+  std::chrono::milliseconds http_idle_timeout{60'000};
+  // Largest HTTP request header block accepted (bytes).
+  std::size_t max_http_header_bytes = 16 * 1024;
+  // Largest HTTP request body accepted (bytes): one message plus slack.
+  std::size_t max_http_body_bytes = 1024 * 1024;
+  // Connections accepted in total / per hub; 0 means unlimited.
+  std::size_t max_connections = 0;
+  std::size_t max_connections_per_hub = 0;
+  // Groups one connection may be in; 0 means unlimited.
+  std::size_t max_groups_per_connection = 0;
+  // Connections one user may hold in a hub; 0 means unlimited.
+  std::size_t max_connections_per_user = 0;
+  // Time given to clients to receive their close frame on shutdown.
+  std::chrono::milliseconds shutdown_grace{3'000};
+  // JWT clock skew tolerance (emulator value, spec §10.1).
+  std::chrono::seconds clock_skew{300};
+};
+
+// One upstream event handler (webhooks arrive in a later issue; the model is fixed now).
+struct EventHandler {
+  std::string url_template;                 // may contain {hub} and {event}
+  std::vector<std::string> system_events;   // subset of connect, connected, disconnected
+  std::string user_event_pattern;           // "*", "a,b", or empty for none
+};
+
+struct HubSettings {
+  // Whether clients may connect without a token (service default: deny).
+  bool allow_anonymous = false;
+  std::vector<EventHandler> event_handlers;
+};
+
+struct Config {
+  // Address to listen on; "localhost" binds both 127.0.0.1 and ::1 where available.
+  std::string host = "localhost";
+  std::uint16_t port = 8080;
+  // Listening on a non-loopback address with the well-known development key is refused unless
+  // this is set.
+  bool allow_default_key_on_public_address = false;
+
+  std::string primary_key = kDevelopmentAccessKey;
+  std::optional<std::string> secondary_key;
+
+  // Public origin ("https://pubsub.example.com") used for token audiences and nextLink when the
+  // server runs behind a proxy; empty means "the Host the request arrived with".
+  std::string public_origin;
+  // Compare only the path (and query) of token audiences, ignoring scheme and host.
+  bool audience_ignore_host = false;
+
+  // Worker threads running the event loop; 0 = one per core.
+  unsigned threads = 0;
+  // trace, debug, info, warn, error
+  std::string log_level = "info";
+
+  Limits limits;
+  HubSettings default_hub;                       // hubs not listed below
+  std::map<std::string, HubSettings> hubs;       // keyed by lower-cased hub name
+
+  const HubSettings& hub_settings(const std::string& lower_hub) const {
+    auto it = hubs.find(lower_hub);
+    return it == hubs.end() ? default_hub : it->second;
+  }
+  bool uses_development_key() const {
+    return primary_key == kDevelopmentAccessKey ||
+           (secondary_key && *secondary_key == kDevelopmentAccessKey);
+  }
+};
+
+}  // namespace wps::config
