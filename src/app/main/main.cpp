@@ -1,1 +1,63 @@
-int main() { return 0; }
+// webpubsub-server: a self-hosted server speaking the Azure Web PubSub protocols.
+
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "app/server.hpp"
+#include "config/loader.hpp"
+#include "util/log.hpp"
+
+extern char** environ;
+
+int main(int argc, char** argv) {
+  using namespace wps;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string entry(*e);
+    const auto eq = entry.find('=');
+    if (eq != std::string::npos)
+      env.emplace(entry.substr(0, eq), entry.substr(eq + 1));
+  }
+
+  config::LoadResult loaded = config::load_config(args, env);
+  if (loaded.help) {
+    std::cout << loaded.help_text;
+    return 0;
+  }
+  if (!loaded.config) {
+    std::cerr << "webpubsub-server: invalid configuration: " << loaded.error << "\n";
+    return 2;
+  }
+  config::Config& config = *loaded.config;
+  util::set_log_level(util::parse_log_level(config.log_level));
+
+  if (config.uses_development_key() && !config.allow_default_key_on_public_address &&
+      !app::is_loopback_host(config.host)) {
+    std::cerr << "webpubsub-server: refusing to listen on '" << config.host
+              << "' with the well-known development access key: anyone who can reach this "
+                 "address could connect and publish. Set your own key with --access-key (or "
+                 "WPS_ACCESS_KEY), or pass --allow-default-key-on-public-address if you really "
+                 "mean it.\n";
+    return 2;
+  }
+
+  try {
+    app::Server server(std::move(config));
+    server.start();
+    std::cout << "webpubsub-server listening on port " << server.port() << "\n"
+              << "Connection string:\n"
+              << server.connection_string() << "\n"
+              << std::flush;
+    server.run();
+  } catch (const std::exception& e) {
+    std::cerr << "webpubsub-server: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

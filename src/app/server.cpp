@@ -1,0 +1,159 @@
+#include "app/server.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <stdexcept>
+#include <thread>
+
+#include "util/log.hpp"
+
+namespace wps::app {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+core::HubLimits hub_limits(const config::Config& config) {
+  core::HubLimits limits;
+  limits.max_connections_per_user = config.limits.max_connections_per_user;
+  limits.max_groups_per_connection = config.limits.max_groups_per_connection;
+  return limits;
+}
+
+std::vector<tcp::endpoint> resolve(const std::string& host, std::uint16_t port) {
+  std::vector<tcp::endpoint> endpoints;
+  if (host == "localhost") {
+    endpoints.emplace_back(net::ip::address_v4::loopback(), port);
+    endpoints.emplace_back(net::ip::address_v6::loopback(), port);
+    return endpoints;
+  }
+  boost::system::error_code ec;
+  const auto address = net::ip::make_address(host, ec);
+  if (!ec) {
+    endpoints.emplace_back(address, port);
+    return endpoints;
+  }
+  net::io_context ioc;
+  tcp::resolver resolver(ioc);
+  auto results = resolver.resolve(host, std::to_string(port), ec);
+  if (ec)
+    throw std::runtime_error("host: cannot resolve '" + host + "': " + ec.message());
+  for (const auto& entry : results)
+    endpoints.push_back(entry.endpoint());
+  return endpoints;
+}
+}  // namespace
+
+bool is_loopback_host(const std::string& host) {
+  try {
+    const auto endpoints = resolve(host, 0);
+    if (endpoints.empty())
+      return false;
+    for (const auto& endpoint : endpoints)
+      if (!endpoint.address().is_loopback())
+        return false;
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+Server::Server(config::Config config)
+    : config_(std::move(config)),
+      node_(broker_, hub_limits(config_)),
+      context_(config_, node_),
+      signals_(ioc_, SIGINT, SIGTERM),
+      shutdown_timer_(ioc_) {}
+
+Server::~Server() = default;
+
+void Server::start() {
+  const auto endpoints = resolve(config_.host, config_.port);
+  std::uint16_t port = config_.port;
+  std::string first_error;
+  for (const tcp::endpoint& configured : endpoints) {
+    // With port 0 every address shares the port the first one was given.
+    const tcp::endpoint endpoint(configured.address(), port);
+    try {
+      auto listener = std::make_shared<transport::Listener>(ioc_, endpoint, context_);
+      port = listener->local_endpoint().port();
+      listeners_.push_back(std::move(listener));
+    } catch (const boost::system::system_error& e) {
+      // "localhost" also tries ::1, which may be unavailable; any one address is enough.
+      if (first_error.empty())
+        first_error = endpoint.address().to_string() + ":" + std::to_string(endpoint.port()) +
+                      ": " + e.code().message();
+      WPS_LOG(debug, "server") << "cannot listen on " << endpoint << ": " << e.code().message();
+    }
+  }
+  if (listeners_.empty())
+    throw std::runtime_error("cannot listen on " + first_error);
+  port_ = port;
+  const auto& address = listeners_.front()->local_endpoint().address();
+  if (config_.host == "localhost" || address.is_unspecified()) {
+    endpoint_host_ = "localhost";
+  } else if (address.is_v6()) {
+    endpoint_host_ = "[" + address.to_string() + "]";
+  } else {
+    endpoint_host_ = address.to_string();
+  }
+  for (auto& listener : listeners_) {
+    WPS_LOG(info, "server") << "listening on " << listener->local_endpoint();
+    listener->run();
+  }
+}
+
+std::string Server::connection_string() const {
+  return "Endpoint=http://" + endpoint_host_ + ":" + std::to_string(port_) +
+         ";AccessKey=" + config_.primary_key + ";Version=1.0;";
+}
+
+void Server::run() {
+  signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
+    if (ec)
+      return;
+    WPS_LOG(info, "server") << "signal " << signal << ": shutting down";
+    shutdown();
+  });
+  unsigned threads = config_.threads;
+  if (threads == 0)
+    threads = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> pool;
+  pool.reserve(threads - 1);
+  for (unsigned i = 1; i < threads; ++i)
+    pool.emplace_back([this] { ioc_.run(); });
+  ioc_.run();
+  for (auto& t : pool)
+    t.join();
+}
+
+void Server::shutdown() {
+  net::post(ioc_, [this] {
+    if (shutting_down_)
+      return;
+    shutting_down_ = true;
+    boost::system::error_code ec;
+    signals_.cancel(ec);
+    for (auto& listener : listeners_)
+      listener->stop();
+    // Going away (1001), not 1008: reliable clients may recover on another node.
+    node_.close_all(1001, "The server is shutting down.");
+    wait_for_clients(std::chrono::steady_clock::now() + config_.limits.shutdown_grace);
+  });
+}
+
+void Server::wait_for_clients(std::chrono::steady_clock::time_point deadline) {
+  if (context_.open_websockets.load() == 0 || std::chrono::steady_clock::now() >= deadline) {
+    WPS_LOG(info, "server") << "stopped (" << context_.open_websockets.load()
+                            << " connections left)";
+    ioc_.stop();
+    return;
+  }
+  shutdown_timer_.expires_after(std::chrono::milliseconds(20));
+  shutdown_timer_.async_wait([this, deadline](const boost::system::error_code& ec) {
+    if (!ec)
+      wait_for_clients(deadline);
+  });
+}
+
+}  // namespace wps::app

@@ -1,0 +1,60 @@
+#pragma once
+// The whole server: owns the io_context and its threads, the core node and broker, and the
+// listeners. Shutdown order is explicit: stop accepting, close every client, wait for them (up
+// to Limits::shutdown_grace), stop the event loop.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "core/memory_broker.hpp"
+#include "core/node.hpp"
+#include "transport/listener.hpp"
+#include "transport/server_context.hpp"
+
+namespace wps::app {
+
+class Server {
+ public:
+  explicit Server(config::Config config);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Resolves and binds the listen address. Throws std::runtime_error with a readable message.
+  void start();
+  // The port actually bound (differs from the configured one when that was 0).
+  std::uint16_t port() const { return port_; }
+  // Runs the event loop on the configured number of threads until shutdown completes.
+  // Handles SIGINT and SIGTERM by shutting down.
+  void run();
+  // Begins a graceful shutdown. Thread-safe.
+  void shutdown();
+
+  // "Endpoint=http://localhost:<port>;AccessKey=<key>;Version=1.0;"
+  std::string connection_string() const;
+
+ private:
+  void wait_for_clients(std::chrono::steady_clock::time_point deadline);
+
+  config::Config config_;
+  boost::asio::io_context ioc_;
+  core::MemoryBroker broker_;
+  core::Node node_;
+  transport::ServerContext context_;
+  std::vector<std::shared_ptr<transport::Listener>> listeners_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer shutdown_timer_;
+  std::uint16_t port_ = 0;
+  std::string endpoint_host_;
+  bool shutting_down_ = false;
+};
+
+// Whether `host` (a name or an address literal) resolves only to loopback addresses.
+bool is_loopback_host(const std::string& host);
+
+}  // namespace wps::app

@@ -1,0 +1,438 @@
+#include "core/hub.hpp"
+
+#include <algorithm>
+#include <array>
+#include <type_traits>
+#include <utility>
+
+#include "core/frames.hpp"
+
+namespace wps::core {
+
+namespace {
+bool is_excluded(const std::vector<ConnId>& excluded, const ConnId& id) {
+  return std::find(excluded.begin(), excluded.end(), id) != excluded.end();
+}
+}  // namespace
+
+Hub::Hub(std::string name, Broker& broker, HubLimits limits)
+    : name_(std::move(name)), broker_(broker), limits_(limits) {}
+
+Hub::AddResult Hub::add_connection(const ConnectionInfo& info,
+                                   std::weak_ptr<Connection> connection) {
+  std::shared_ptr<Connection> sink = connection.lock();
+  {
+    std::lock_guard lock(mutex_);
+    if (info.user_id && limits_.max_connections_per_user != 0) {
+      const auto* conns = index_.connections_of_user(*info.user_id);
+      if (conns != nullptr && conns->size() >= limits_.max_connections_per_user)
+        return AddResult::user_limit_reached;
+    }
+    auto [it, inserted] = connections_.try_emplace(info.id);
+    State& state = it->second;
+    state.info = info;
+    state.info.groups.clear();
+    state.sink = std::move(connection);
+    state.permissions = Permissions::from_roles(info.roles);
+    if (info.user_id)
+      index_.add_user(*info.user_id, info.id);
+    for (const std::string& group : info.groups)
+      join_locked(state, group);
+    // Sent under the lock so that no group message can overtake the `connected` message.
+    if (sink) {
+      if (SharedFrame frame = encode_connected(info.kind, info.id, info.user_id))
+        sink->send(std::move(frame));
+    }
+  }
+  return AddResult::added;
+}
+
+void Hub::remove_connection(const ConnId& id) {
+  std::lock_guard lock(mutex_);
+  auto it = connections_.find(id);
+  if (it == connections_.end())
+    return;
+  for (const std::string& group : index_.leave_all(id))
+    broker_.unsubscribe_group(name_, group);
+  if (it->second.info.user_id)
+    index_.remove_user(*it->second.info.user_id, id);
+  connections_.erase(it);
+}
+
+void Hub::join_locked(State& state, const std::string& group) {
+  if (index_.join(state.info.id, group).first_in_group)
+    broker_.subscribe_group(name_, group);
+}
+
+void Hub::leave_locked(const ConnId& id, const std::string& group) {
+  if (index_.leave(id, group).group_now_empty)
+    broker_.unsubscribe_group(name_, group);
+}
+
+void Hub::remember_ack_locked(State& state, std::uint64_t ack_id) {
+  if (!state.acked.insert(ack_id).second)
+    return;
+  state.acked_order.push_back(ack_id);
+  if (state.acked_order.size() > limits_.max_remembered_ack_ids) {
+    state.acked.erase(state.acked_order.front());
+    state.acked_order.pop_front();
+  }
+}
+
+void Hub::send_ack(const std::shared_ptr<Connection>& connection, ProtocolKind kind,
+                   std::uint64_t ack_id, std::string_view error_name, std::string error_message) {
+  if (!connection)
+    return;
+  protocol::Ack ack{ack_id, std::nullopt};
+  if (!error_name.empty())
+    ack.error = protocol::AckError{std::string(error_name), std::move(error_message)};
+  if (SharedFrame frame = encode_ack(kind, ack))
+    connection->send(std::move(frame));
+}
+
+void Hub::publish(Publication&& publication) {
+  broker_.publish(publication);
+}
+
+std::optional<CloseRequest> Hub::on_client_message(const ConnId& id,
+                                                   protocol::ClientMessage&& message) {
+  std::shared_ptr<Connection> connection;
+  ProtocolKind kind = ProtocolKind::json;
+  std::optional<std::string> user_id;
+  // Outcome decided under the lock; I/O after it.
+  std::optional<std::uint64_t> ack_id;
+  std::string_view error_name;
+  std::string error_message;
+  std::optional<Publication> to_publish;
+  bool pong = false;
+
+  {
+    std::lock_guard lock(mutex_);
+    auto it = connections_.find(id);
+    if (it == connections_.end())
+      return std::nullopt;
+    State& state = it->second;
+    connection = state.sink.lock();
+    kind = state.info.kind;
+    user_id = state.info.user_id;
+
+    auto duplicate = [&](const std::optional<std::uint64_t>& ack) {
+      if (ack && state.acked.contains(*ack)) {
+        error_name = protocol::ack_error::duplicate;
+        error_message = "Message with ack-id: " + std::to_string(*ack) + " has been processed";
+        return true;
+      }
+      return false;
+    };
+
+    std::visit(
+        [&](auto& m) {
+          using T = std::decay_t<decltype(m)>;
+          if constexpr (std::is_same_v<T, protocol::JoinGroup> ||
+                        std::is_same_v<T, protocol::LeaveGroup>) {
+            constexpr bool join = std::is_same_v<T, protocol::JoinGroup>;
+            ack_id = m.ack_id;
+            if (duplicate(m.ack_id))
+              return;
+            if (!state.permissions.allows(Permission::join_leave_group, m.group)) {
+              error_name = protocol::ack_error::forbidden;
+              error_message = std::string("The client does not have permission to ") +
+                              (join ? "join" : "leave") + " group '" + m.group + "'.";
+              return;
+            }
+            if constexpr (join) {
+              if (limits_.max_groups_per_connection != 0 && !index_.is_member(id, m.group) &&
+                  index_.group_count_of(id) >= limits_.max_groups_per_connection) {
+                error_name = protocol::ack_error::bad_request;
+                error_message = "The connection is already in the maximum number of groups (" +
+                                std::to_string(limits_.max_groups_per_connection) + ").";
+                return;
+              }
+              join_locked(state, m.group);
+            } else {
+              leave_locked(id, m.group);
+            }
+            if (m.ack_id)
+              remember_ack_locked(state, *m.ack_id);
+          } else if constexpr (std::is_same_v<T, protocol::SendToGroup>) {
+            ack_id = m.ack_id;
+            if (duplicate(m.ack_id))
+              return;
+            if (!state.permissions.allows(Permission::send_to_group, m.group)) {
+              error_name = protocol::ack_error::forbidden;
+              error_message =
+                  "The client does not have permission to send to group '" + m.group + "'.";
+              return;
+            }
+            auto msg = std::make_shared<Message>();
+            msg->from = protocol::MessageSource::group;
+            msg->group = m.group;
+            msg->from_user_id = user_id;
+            msg->payload = std::move(m.data);
+            Publication pub;
+            pub.hub = name_;
+            pub.scope = Scope::group;
+            pub.target = std::move(m.group);
+            pub.message = std::move(msg);
+            if (m.no_echo)
+              pub.excluded.push_back(id);
+            to_publish = std::move(pub);
+            if (m.ack_id)
+              remember_ack_locked(state, *m.ack_id);
+          } else if constexpr (std::is_same_v<T, protocol::Event>) {
+            ack_id = m.ack_id;
+            if (duplicate(m.ack_id))
+              return;
+            // No event handler is configured (webhooks are not wired yet): the service answers
+            // an acked event with InternalServerError and keeps the connection (spec §8.7).
+            error_name = protocol::ack_error::internal_server_error;
+            error_message = "No event handler is configured for event '" + m.event + "'.";
+          } else if constexpr (std::is_same_v<T, protocol::Ping>) {
+            pong = true;
+          } else {
+            // SequenceAck: meaningful on reliable protocols only; ignored here.
+          }
+        },
+        message);
+  }
+
+  if (to_publish)
+    publish(std::move(*to_publish));
+  if (pong && connection) {
+    if (SharedFrame frame = encode_pong(kind))
+      connection->send(std::move(frame));
+  }
+  if (ack_id)
+    send_ack(connection, kind, *ack_id, error_name, std::move(error_message));
+  return std::nullopt;
+}
+
+std::optional<CloseRequest> Hub::on_simple_message(const ConnId&, protocol::Payload&&) {
+  // Every frame of a simple client is a `message` user event for the event handler. With no
+  // handler configured the service drops the connection (spec §6.2; the emulator uses 1011).
+  return CloseRequest{close_code::internal_error,
+                      "No event handler is configured for the 'message' event."};
+}
+
+void Hub::collect(const ConnId& id, const std::vector<ConnId>& excluded,
+                  std::vector<Recipient>& out) const {
+  if (is_excluded(excluded, id))
+    return;
+  auto it = connections_.find(id);
+  if (it == connections_.end())
+    return;
+  if (auto sink = it->second.sink.lock())
+    out.push_back({std::move(sink), it->second.info.kind});
+}
+
+void Hub::deliver(const Publication& publication) {
+  std::vector<Recipient> recipients;
+  {
+    std::lock_guard lock(mutex_);
+    switch (publication.scope) {
+      case Scope::all:
+        recipients.reserve(connections_.size());
+        for (const auto& [cid, state] : connections_)
+          collect(cid, publication.excluded, recipients);
+        break;
+      case Scope::group:
+        if (const auto* members = index_.members(publication.target)) {
+          recipients.reserve(members->size());
+          for (const ConnId& cid : *members)
+            collect(cid, publication.excluded, recipients);
+        }
+        break;
+      case Scope::user:
+        if (const auto* conns = index_.connections_of_user(publication.target)) {
+          for (const ConnId& cid : *conns)
+            collect(cid, publication.excluded, recipients);
+        }
+        break;
+      case Scope::connection:
+        collect(publication.target, publication.excluded, recipients);
+        break;
+    }
+  }
+  // Encode once per protocol kind; every recipient of that kind shares the frame.
+  std::array<SharedFrame, kProtocolKindCount> encoded;
+  for (Recipient& r : recipients) {
+    SharedFrame& frame = encoded[static_cast<std::size_t>(r.kind)];
+    if (!frame)
+      frame = encode_message(r.kind, *publication.message);
+    r.connection->send(frame);
+  }
+}
+
+bool Hub::connection_exists(const ConnId& id) const {
+  std::lock_guard lock(mutex_);
+  return connections_.contains(id);
+}
+
+bool Hub::user_exists(const std::string& user) const {
+  std::lock_guard lock(mutex_);
+  return index_.user_exists(user);
+}
+
+bool Hub::group_exists(const std::string& group) const {
+  std::lock_guard lock(mutex_);
+  return index_.group_exists(group);
+}
+
+bool Hub::add_to_group(const ConnId& id, const std::string& group) {
+  std::lock_guard lock(mutex_);
+  auto it = connections_.find(id);
+  if (it == connections_.end())
+    return false;
+  join_locked(it->second, group);
+  return true;
+}
+
+void Hub::remove_from_group(const ConnId& id, const std::string& group) {
+  std::lock_guard lock(mutex_);
+  leave_locked(id, group);
+}
+
+void Hub::remove_from_all_groups(const ConnId& id) {
+  std::lock_guard lock(mutex_);
+  for (const std::string& group : index_.leave_all(id))
+    broker_.unsubscribe_group(name_, group);
+}
+
+bool Hub::add_user_to_group(const std::string& user, const std::string& group) {
+  std::lock_guard lock(mutex_);
+  const auto* conns = index_.connections_of_user(user);
+  if (conns == nullptr)
+    return false;
+  const std::vector<ConnId> ids(conns->begin(), conns->end());
+  for (const ConnId& id : ids) {
+    auto it = connections_.find(id);
+    if (it != connections_.end())
+      join_locked(it->second, group);
+  }
+  return true;
+}
+
+void Hub::remove_user_from_group(const std::string& user, const std::string& group) {
+  std::lock_guard lock(mutex_);
+  const auto* conns = index_.connections_of_user(user);
+  if (conns == nullptr)
+    return;
+  const std::vector<ConnId> ids(conns->begin(), conns->end());
+  for (const ConnId& id : ids)
+    leave_locked(id, group);
+}
+
+void Hub::remove_user_from_all_groups(const std::string& user) {
+  std::lock_guard lock(mutex_);
+  const auto* conns = index_.connections_of_user(user);
+  if (conns == nullptr)
+    return;
+  const std::vector<ConnId> ids(conns->begin(), conns->end());
+  for (const ConnId& id : ids)
+    for (const std::string& group : index_.leave_all(id))
+      broker_.unsubscribe_group(name_, group);
+}
+
+void Hub::close_each(std::vector<Recipient>& recipients, std::uint16_t code,
+                     const std::string& reason) {
+  for (Recipient& r : recipients)
+    r.connection->close(code, reason);
+}
+
+void Hub::close_connection(const ConnId& id, std::uint16_t code, const std::string& reason) {
+  std::vector<Recipient> recipients;
+  {
+    std::lock_guard lock(mutex_);
+    collect(id, {}, recipients);
+  }
+  close_each(recipients, code, reason);
+}
+
+void Hub::close_all(const std::vector<ConnId>& excluded, std::uint16_t code,
+                    const std::string& reason) {
+  std::vector<Recipient> recipients;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [cid, state] : connections_)
+      collect(cid, excluded, recipients);
+  }
+  close_each(recipients, code, reason);
+}
+
+void Hub::close_group(const std::string& group, const std::vector<ConnId>& excluded,
+                      std::uint16_t code, const std::string& reason) {
+  std::vector<Recipient> recipients;
+  {
+    std::lock_guard lock(mutex_);
+    if (const auto* members = index_.members(group))
+      for (const ConnId& cid : *members)
+        collect(cid, excluded, recipients);
+  }
+  close_each(recipients, code, reason);
+}
+
+void Hub::close_user(const std::string& user, const std::vector<ConnId>& excluded,
+                     std::uint16_t code, const std::string& reason) {
+  std::vector<Recipient> recipients;
+  {
+    std::lock_guard lock(mutex_);
+    if (const auto* conns = index_.connections_of_user(user))
+      for (const ConnId& cid : *conns)
+        collect(cid, excluded, recipients);
+  }
+  close_each(recipients, code, reason);
+}
+
+bool Hub::grant_permission(const ConnId& id, Permission permission,
+                           const std::optional<std::string>& target) {
+  std::lock_guard lock(mutex_);
+  auto it = connections_.find(id);
+  if (it == connections_.end())
+    return false;
+  it->second.permissions.grant(permission, target);
+  return true;
+}
+
+void Hub::revoke_permission(const ConnId& id, Permission permission,
+                            const std::optional<std::string>& target) {
+  std::lock_guard lock(mutex_);
+  auto it = connections_.find(id);
+  if (it != connections_.end())
+    it->second.permissions.revoke(permission, target);
+}
+
+bool Hub::check_permission(const ConnId& id, Permission permission,
+                           const std::optional<std::string>& target) const {
+  std::lock_guard lock(mutex_);
+  auto it = connections_.find(id);
+  return it != connections_.end() && it->second.permissions.check(permission, target);
+}
+
+std::vector<Hub::Member> Hub::list_group(const std::string& group, const std::string& after,
+                                         std::size_t limit) const {
+  std::vector<Member> result;
+  std::lock_guard lock(mutex_);
+  const auto* members = index_.members(group);
+  if (members == nullptr)
+    return result;
+  std::vector<const ConnId*> ids;
+  ids.reserve(members->size());
+  for (const ConnId& id : *members)
+    if (id > after)
+      ids.push_back(&id);
+  std::sort(ids.begin(), ids.end(), [](const ConnId* a, const ConnId* b) { return *a < *b; });
+  if (ids.size() > limit)
+    ids.resize(limit);
+  for (const ConnId* id : ids) {
+    auto it = connections_.find(*id);
+    result.push_back({*id, it == connections_.end() ? std::nullopt : it->second.info.user_id});
+  }
+  return result;
+}
+
+std::size_t Hub::connection_count() const {
+  std::lock_guard lock(mutex_);
+  return connections_.size();
+}
+
+}  // namespace wps::core

@@ -1,0 +1,47 @@
+#include "core/node.hpp"
+
+namespace wps::core {
+
+Node::Node(Broker& broker, HubLimits limits) : broker_(broker), limits_(limits) {
+  broker_.start(*this);
+}
+
+std::shared_ptr<Hub> Node::hub(const std::string& lower_name) {
+  std::lock_guard lock(mutex_);
+  auto& slot = hubs_[lower_name];
+  if (!slot)
+    slot = std::make_shared<Hub>(lower_name, broker_, limits_);
+  return slot;
+}
+
+std::shared_ptr<Hub> Node::find_hub(const std::string& lower_name) const {
+  std::lock_guard lock(mutex_);
+  auto it = hubs_.find(lower_name);
+  return it == hubs_.end() ? nullptr : it->second;
+}
+
+void Node::on_publication(const Publication& publication) {
+  if (auto h = find_hub(publication.hub))
+    h->deliver(publication);
+}
+
+void Node::close_all(std::uint16_t code, const std::string& reason) {
+  std::vector<std::shared_ptr<Hub>> hubs;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [name, h] : hubs_)
+      hubs.push_back(h);
+  }
+  for (const auto& h : hubs)
+    h->close_all({}, code, reason);
+}
+
+std::size_t Node::connection_count() const {
+  std::size_t total = 0;
+  std::lock_guard lock(mutex_);
+  for (const auto& [name, h] : hubs_)
+    total += h->connection_count();
+  return total;
+}
+
+}  // namespace wps::core

@@ -1,0 +1,44 @@
+#pragma once
+// The node: the registry of hubs (created on first use), the entry point of publications, and the
+// receiver of the broker's deliveries.
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/broker.hpp"
+#include "core/hub.hpp"
+
+namespace wps::core {
+
+class Node final : public BrokerHandler {
+ public:
+  Node(Broker& broker, HubLimits limits);
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // The hub named `lower_name` (already lower-cased), created on first use. Hubs live as long as
+  // the node. Thread-safe.
+  std::shared_ptr<Hub> hub(const std::string& lower_name);
+  // nullptr when the hub was never used.
+  std::shared_ptr<Hub> find_hub(const std::string& lower_name) const;
+
+  // Sends `publication` through the broker to every node. Thread-safe.
+  void publish(const Publication& publication) { broker_.publish(publication); }
+
+  void on_publication(const Publication& publication) override;
+
+  // Closes every connection of every hub (shutdown).
+  void close_all(std::uint16_t code, const std::string& reason);
+  std::size_t connection_count() const;
+
+ private:
+  Broker& broker_;
+  const HubLimits limits_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, std::shared_ptr<Hub>> hubs_;
+};
+
+}  // namespace wps::core

@@ -1,0 +1,52 @@
+#pragma once
+// The two-way index of one hub: group -> connections, connection -> groups, user -> connections.
+// It reports interest edges (first member joined / last member left) so the node can tell the
+// broker. Not thread-safe: the owning Hub serialises access.
+
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "core/connection.hpp"
+
+namespace wps::core {
+
+class SubscriptionIndex {
+ public:
+  struct JoinResult {
+    bool inserted = false;        // false when already a member
+    bool first_in_group = false;  // the group had no member before
+  };
+  struct LeaveResult {
+    bool removed = false;  // false when not a member
+    bool group_now_empty = false;
+  };
+
+  JoinResult join(const ConnId& conn, const std::string& group);
+  LeaveResult leave(const ConnId& conn, const std::string& group);
+  // Removes `conn` from every group; returns the groups that became empty.
+  std::vector<std::string> leave_all(const ConnId& conn);
+
+  void add_user(const std::string& user, const ConnId& conn);
+  void remove_user(const std::string& user, const ConnId& conn);
+
+  bool is_member(const ConnId& conn, const std::string& group) const;
+  bool group_exists(const std::string& group) const { return groups_.contains(group); }
+  bool user_exists(const std::string& user) const { return users_.contains(user); }
+  std::size_t group_count_of(const ConnId& conn) const;
+
+  // nullptr when the group / user has no member.
+  const std::unordered_set<ConnId>* members(const std::string& group) const;
+  const std::unordered_set<ConnId>* connections_of_user(const std::string& user) const;
+  const std::unordered_set<std::string>* groups_of(const ConnId& conn) const;
+
+  std::size_t group_count() const { return groups_.size(); }
+
+ private:
+  std::unordered_map<std::string, std::unordered_set<ConnId>> groups_;
+  std::unordered_map<ConnId, std::unordered_set<std::string>> conn_groups_;
+  std::unordered_map<std::string, std::unordered_set<ConnId>> users_;
+};
+
+}  // namespace wps::core

@@ -1,0 +1,163 @@
+#include "transport/handshake.hpp"
+
+#include <algorithm>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+#include <cctype>
+
+#include "auth/jwt.hpp"
+#include "protocol/names.hpp"
+
+namespace wps::transport {
+
+namespace {
+
+constexpr std::string_view kJsonProtocol = "json.webpubsub.azure.v1";
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string to_lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+HandshakeReject reject(unsigned status, std::string code, std::string message) {
+  return HandshakeReject{status, std::move(code), std::move(message)};
+}
+
+// The hub named by the request path or query; nullopt when the target is not a client endpoint.
+struct Target {
+  std::optional<std::string> hub;  // percent-decoded, as given
+  std::optional<std::string> access_token;
+};
+
+std::optional<Target> parse_target(std::string_view target) {
+  auto parsed = boost::urls::parse_origin_form(target);
+  if (!parsed)
+    return std::nullopt;
+  const boost::urls::url_view& url = *parsed;
+  std::vector<std::string> segments;
+  for (auto seg : url.segments())
+    segments.emplace_back(seg);
+  // A trailing slash yields an empty last segment.
+  if (!segments.empty() && segments.back().empty())
+    segments.pop_back();
+  Target result;
+  for (auto param : url.params()) {
+    if (param.key == "access_token" && !result.access_token && param.has_value)
+      result.access_token = std::string(param.value);
+    if (param.key == "hub" && param.has_value && segments.size() == 1)
+      result.hub = std::string(param.value);
+  }
+  if (segments.size() == 3 && segments[0] == "client" && segments[1] == "hubs") {
+    result.hub = segments[2];
+    return result;
+  }
+  if (segments.size() == 1 && segments[0] == "client")
+    return result;
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool is_client_endpoint(std::string_view target) {
+  return parse_target(target).has_value();
+}
+
+void split_protocols(std::string_view value, std::vector<std::string_view>& out) {
+  while (!value.empty()) {
+    const std::size_t comma = value.find(',');
+    std::string_view token = value.substr(0, comma);
+    while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
+      token.remove_prefix(1);
+    while (!token.empty() && (token.back() == ' ' || token.back() == '\t'))
+      token.remove_suffix(1);
+    if (!token.empty())
+      out.push_back(token);
+    if (comma == std::string_view::npos)
+      break;
+    value.remove_prefix(comma + 1);
+  }
+}
+
+HandshakeDecision decide_handshake(const HandshakeRequest& request, const config::Config& config,
+                                   std::int64_t now_seconds) {
+  const auto target = parse_target(request.target);
+  if (!target)
+    return reject(404, "NotFound", "Not a client endpoint.");
+  if (!target->hub || target->hub->empty())
+    return reject(400, "BadRequest", "The hub name is missing: use /client/hubs/{hub}.");
+  if (!protocol::is_valid_hub_name(*target->hub))
+    return reject(400, "BadRequest", "Invalid hub name.");
+  if (!request.is_websocket_upgrade)
+    return reject(400, "BadRequest", "The client endpoint expects a WebSocket upgrade request.");
+
+  HandshakeAccept accept;
+  accept.hub = to_lower(*target->hub);
+  const config::HubSettings& hub_settings = config.hub_settings(accept.hub);
+
+  // Token: the access_token query parameter wins over the Authorization header (emulator).
+  std::optional<std::string_view> token;
+  if (target->access_token) {
+    token = *target->access_token;
+  } else if (request.authorization.size() > 7 &&
+             iequals(request.authorization.substr(0, 7), "bearer ")) {
+    token = request.authorization.substr(7);
+  }
+
+  if (!token || token->empty()) {
+    if (!hub_settings.allow_anonymous)
+      return reject(401, "Unauthorized", "An access token is required to connect to this hub.");
+  } else {
+    auth::VerifyOptions options;
+    options.keys.push_back(config.primary_key);
+    if (config.secondary_key)
+      options.keys.push_back(*config.secondary_key);
+    options.now = now_seconds;
+    options.clock_skew = config.limits.clock_skew;
+    auto verified = auth::verify_token(*token, options);
+    if (!verified)
+      return reject(401, "Unauthorized",
+                    std::string("Invalid access token: ") +
+                        std::string(auth::to_string(verified.error)) + ".");
+    std::vector<std::string> origins;
+    if (!request.host.empty()) {
+      origins.push_back("http://" + std::string(request.host));
+      origins.push_back("https://" + std::string(request.host));
+    }
+    if (!config.public_origin.empty())
+      origins.push_back(config.public_origin);
+    if (!auth::client_audience_matches(verified.claims->audiences, *target->hub, origins,
+                                       config.audience_ignore_host))
+      return reject(401, "Unauthorized", "The access token's audience does not match this hub.");
+    auth::Claims& claims = *verified.claims;
+    if (claims.subject && !claims.subject->empty())
+      accept.user_id = std::move(claims.subject);
+    accept.roles = std::move(claims.roles);
+    for (std::string& group : claims.groups) {
+      if (!protocol::is_valid_group_name(group))
+        return reject(400, "BadRequest", "The access token contains an invalid group name.");
+      if (std::find(accept.groups.begin(), accept.groups.end(), group) == accept.groups.end())
+        accept.groups.push_back(std::move(group));
+    }
+  }
+
+  // Subprotocol: echo the first offered value we support; anything else is a simple client.
+  for (std::string_view offered : request.offered_protocols) {
+    if (iequals(offered, kJsonProtocol)) {
+      accept.kind = core::ProtocolKind::json;
+      accept.subprotocol = std::string(offered);
+      break;
+    }
+  }
+  return accept;
+}
+
+}  // namespace wps::transport

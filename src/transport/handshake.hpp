@@ -1,0 +1,52 @@
+#pragma once
+// The decision on a client's WebSocket upgrade request (spec §3.2, §3.3): which hub, who the
+// client is, which subprotocol, or which HTTP status refuses it. No I/O: tested directly.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "config/config.hpp"
+#include "core/connection.hpp"
+
+namespace wps::transport {
+
+// Whether `target` (raw request-target) addresses the client endpoint: /client/hubs/{hub},
+// /client, /client/ (with ?hub=).
+bool is_client_endpoint(std::string_view target);
+
+struct HandshakeRequest {
+  std::string_view target;         // raw request-target, e.g. /client/hubs/chat?access_token=...
+  std::string_view host;           // Host header
+  std::string_view authorization;  // Authorization header (may be empty)
+  std::vector<std::string_view> offered_protocols;  // Sec-WebSocket-Protocol values, in order
+  bool is_websocket_upgrade = false;
+};
+
+struct HandshakeAccept {
+  std::string hub;  // lower-cased
+  std::optional<std::string> user_id;
+  std::vector<std::string> roles;
+  std::vector<std::string> groups;
+  core::ProtocolKind kind = core::ProtocolKind::simple;
+  std::string subprotocol;  // the offered value to echo; empty for none
+};
+
+struct HandshakeReject {
+  unsigned status = 400;
+  std::string code;     // ErrorDetail.code
+  std::string message;  // ErrorDetail.message (never contains secrets)
+};
+
+using HandshakeDecision = std::variant<HandshakeAccept, HandshakeReject>;
+
+HandshakeDecision decide_handshake(const HandshakeRequest& request, const config::Config& config,
+                                   std::int64_t now_seconds);
+
+// Splits Sec-WebSocket-Protocol header values ("a, b") into trimmed tokens.
+void split_protocols(std::string_view header_value, std::vector<std::string_view>& out);
+
+}  // namespace wps::transport

@@ -1,0 +1,44 @@
+#pragma once
+// One HTTP connection: reads requests (keep-alive), answers the health and REST endpoints, and
+// hands client-endpoint upgrades to a WebSocketSession.
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <memory>
+#include <optional>
+
+#include "transport/server_context.hpp"
+
+namespace wps::transport {
+
+class HttpSession final : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(boost::asio::ip::tcp::socket&& socket, ServerContext& context);
+  void run();
+
+ private:
+  using Request = boost::beast::http::request<boost::beast::http::string_body>;
+  using Response = boost::beast::http::response<boost::beast::http::string_body>;
+
+  void do_read();
+  void on_read(boost::beast::error_code ec, std::size_t bytes);
+  void handle_client_endpoint(Request&& request);
+  void write(Response&& response);
+  void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t bytes);
+  void do_shutdown();
+
+  boost::beast::tcp_stream stream_;
+  ServerContext& context_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  std::shared_ptr<Response> response_;
+  bool first_request_ = true;
+};
+
+// A JSON ErrorDetail response ({"code":..,"message":..}) with the x-ms-error-code header; HEAD
+// requests get the status only.
+boost::beast::http::response<boost::beast::http::string_body> make_error_response(
+    unsigned status, std::string_view code, std::string_view message, unsigned version,
+    bool keep_alive, bool head);
+
+}  // namespace wps::transport

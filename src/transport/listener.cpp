@@ -1,0 +1,54 @@
+#include "transport/listener.hpp"
+
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "transport/http_session.hpp"
+#include "util/log.hpp"
+
+namespace wps::transport {
+
+namespace net = boost::asio;
+
+Listener::Listener(net::io_context& ioc, const net::ip::tcp::endpoint& endpoint,
+                   ServerContext& context)
+    : ioc_(ioc), acceptor_(net::make_strand(ioc)), context_(context) {
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(net::socket_base::reuse_address(true));
+  if (endpoint.address().is_v6())
+    acceptor_.set_option(net::ip::v6_only(true));
+  acceptor_.bind(endpoint);
+  acceptor_.listen(net::socket_base::max_listen_connections);
+}
+
+void Listener::run() {
+  do_accept();
+}
+
+void Listener::stop() {
+  net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+    boost::system::error_code ec;
+    self->acceptor_.close(ec);
+  });
+}
+
+void Listener::do_accept() {
+  acceptor_.async_accept(
+      net::make_strand(ioc_),
+      [self = shared_from_this()](boost::system::error_code ec, net::ip::tcp::socket socket) {
+        if (ec == net::error::operation_aborted || !self->acceptor_.is_open())
+          return;
+        if (ec) {
+          // Out of file descriptors and similar: log, keep accepting.
+          WPS_LOG(warn, "listener") << "accept: " << ec.message();
+        } else {
+          boost::system::error_code opt_ec;
+          socket.set_option(net::ip::tcp::no_delay(true), opt_ec);
+          std::make_shared<HttpSession>(std::move(socket), self->context_)->run();
+        }
+        self->do_accept();
+      });
+}
+
+}  // namespace wps::transport

@@ -1,0 +1,30 @@
+#pragma once
+// Accepts TCP connections on one endpoint and starts an HttpSession on its own strand for each.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <memory>
+
+#include "transport/server_context.hpp"
+
+namespace wps::transport {
+
+class Listener final : public std::enable_shared_from_this<Listener> {
+ public:
+  // Binds and listens; throws boost::system::system_error when the endpoint cannot be used.
+  Listener(boost::asio::io_context& ioc, const boost::asio::ip::tcp::endpoint& endpoint,
+           ServerContext& context);
+  void run();
+  // Stops accepting (thread-safe).
+  void stop();
+  boost::asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
+
+ private:
+  void do_accept();
+
+  boost::asio::io_context& ioc_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  ServerContext& context_;
+};
+
+}  // namespace wps::transport

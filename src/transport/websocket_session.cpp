@@ -1,0 +1,253 @@
+#include "transport/websocket_session.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include "core/frames.hpp"
+#include "protocol/json_codec.hpp"
+#include "util/ids.hpp"
+#include "util/log.hpp"
+
+namespace wps::transport {
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace http = beast::http;
+
+namespace {
+// Bytes asked of the socket per read; a message larger than this arrives in several reads.
+constexpr std::size_t kReadChunk = 64 * 1024;
+// WebSocket close reasons must fit a control frame (125 bytes minus the 2-byte code).
+constexpr std::size_t kMaxCloseReason = 123;
+}  // namespace
+
+WebSocketSession::WebSocketSession(beast::tcp_stream&& stream, ServerContext& context,
+                                   HandshakeAccept&& accept)
+    : ws_(std::move(stream)),
+      context_(context),
+      accept_(std::move(accept)),
+      id_(util::random_hex_id()) {
+  ++context_.open_websockets;
+  ++context_.counters.connections_opened;
+}
+
+WebSocketSession::~WebSocketSession() {
+  if (registered_)
+    hub_->remove_connection(id_);
+  --context_.open_websockets;
+  ++context_.counters.connections_closed;
+}
+
+void WebSocketSession::run(http::request<http::string_body>&& request) {
+  const config::Limits& limits = context_.config.limits;
+  websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = limits.handshake_timeout;
+  // A ping goes out after half the idle timeout without traffic; silence for the whole idle
+  // timeout closes the connection.
+  timeouts.idle_timeout = limits.keep_alive_interval * 2;
+  timeouts.keep_alive_pings = true;
+  beast::get_lowest_layer(ws_).expires_never();
+  ws_.set_option(timeouts);
+  ws_.set_option(websocket::stream_base::decorator(
+      [subprotocol = accept_.subprotocol](websocket::response_type& response) {
+        response.set(http::field::server, "webpubsub-server");
+        if (!subprotocol.empty())
+          response.set(http::field::sec_websocket_protocol, subprotocol);
+      }));
+  // Backstop only: handle_message() enforces max_message_bytes itself so that PubSub clients get
+  // a `disconnected` message before the 1009 close.
+  ws_.read_message_max(limits.max_message_bytes + 2 * kReadChunk);
+  ws_.auto_fragment(false);
+  ws_.async_accept(request,
+                   beast::bind_front_handler(&WebSocketSession::on_accept, shared_from_this()));
+}
+
+void WebSocketSession::on_accept(beast::error_code ec) {
+  if (ec) {
+    WPS_LOG(debug, "ws") << "upgrade failed: " << ec.message();
+    finish();
+    return;
+  }
+  phase_ = Phase::open;
+  hub_ = context_.node.hub(accept_.hub);
+  core::ConnectionInfo info;
+  info.id = id_;
+  info.user_id = accept_.user_id;
+  info.kind = accept_.kind;
+  info.roles = std::move(accept_.roles);
+  info.groups = std::move(accept_.groups);
+  if (hub_->add_connection(info, weak_from_this()) == core::Hub::AddResult::user_limit_reached) {
+    begin_close(core::close_code::policy_violation,
+                "The user has reached the maximum number of connections.");
+    return;
+  }
+  registered_ = true;
+  WPS_LOG(debug, "ws") << "connected " << id_ << " hub=" << accept_.hub
+                       << (accept_.kind == core::ProtocolKind::json ? " json" : " simple");
+  do_read();
+}
+
+void WebSocketSession::do_read() {
+  ws_.async_read_some(buffer_, kReadChunk,
+                      beast::bind_front_handler(&WebSocketSession::on_read, shared_from_this()));
+}
+
+void WebSocketSession::on_read(beast::error_code ec, std::size_t) {
+  if (ec) {
+    if (ec != websocket::error::closed && ec != boost::asio::error::operation_aborted) {
+      WPS_LOG(debug, "ws") << "read " << id_ << ": " << ec.message();
+    }
+    finish();
+    return;
+  }
+  if (phase_ != Phase::open)
+    return;  // closing: the close handshake reads on its own
+  if (buffer_.size() > context_.config.limits.max_message_bytes) {
+    ++context_.counters.protocol_error_closes;
+    begin_close(core::close_code::message_too_big,
+                "The message exceeds the maximum size of " +
+                    std::to_string(context_.config.limits.max_message_bytes) + " bytes.");
+    return;
+  }
+  if (!ws_.is_message_done()) {
+    do_read();
+    return;
+  }
+  handle_message();
+  buffer_.consume(buffer_.size());
+  if (phase_ == Phase::open)
+    do_read();
+}
+
+void WebSocketSession::handle_message() {
+  const std::string_view data(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+  std::optional<core::CloseRequest> close_request;
+  if (accept_.kind == core::ProtocolKind::json) {
+    if (ws_.got_binary()) {
+      ++context_.counters.protocol_error_closes;
+      begin_close(core::close_code::unsupported_data,
+                  "The JSON subprotocol requires text messages.");
+      return;
+    }
+    protocol::DecodeResult decoded = protocol::json::decode_client_message(data);
+    if (!decoded) {
+      ++context_.counters.protocol_error_closes;
+      begin_close(decoded.error.close_code, std::move(decoded.error.reason));
+      return;
+    }
+    close_request = hub_->on_client_message(id_, std::move(*decoded.message));
+  } else {
+    protocol::Payload payload{
+        ws_.got_binary() ? protocol::DataType::binary : protocol::DataType::text,
+        std::string(data)};
+    close_request = hub_->on_simple_message(id_, std::move(payload));
+  }
+  if (close_request)
+    begin_close(close_request->code, std::move(close_request->reason));
+}
+
+void WebSocketSession::send(core::SharedFrame frame) {
+  boost::asio::post(
+      ws_.get_executor(),
+      [self = shared_from_this(), f = std::move(frame)]() mutable { self->enqueue(std::move(f)); });
+}
+
+void WebSocketSession::close(std::uint16_t code, std::string reason) {
+  boost::asio::post(ws_.get_executor(),
+                    [self = shared_from_this(), code, r = std::move(reason)]() mutable {
+                      self->begin_close(code, std::move(r));
+                    });
+}
+
+void WebSocketSession::enqueue(core::SharedFrame frame) {
+  if (phase_ != Phase::open || !frame)
+    return;
+  const config::Limits& limits = context_.config.limits;
+  if (queue_.size() >= limits.max_pending_messages ||
+      queued_bytes_ + frame->data.size() > limits.max_pending_bytes) {
+    ++context_.counters.slow_consumer_closes;
+    WPS_LOG(info, "ws") << "closing slow consumer " << id_ << " (" << queue_.size() << " messages, "
+                        << queued_bytes_ << " bytes queued)";
+    // A slow consumer gets nothing more of what is queued: only the close.
+    while (queue_.size() > (writing_ ? 1u : 0u)) {
+      queued_bytes_ -= queue_.back()->data.size();
+      queue_.pop_back();
+    }
+    begin_close(core::close_code::policy_violation, "SlowClient: the outgoing queue is full.");
+    return;
+  }
+  queued_bytes_ += frame->data.size();
+  queue_.push_back(std::move(frame));
+  if (!writing_)
+    do_write();
+}
+
+void WebSocketSession::do_write() {
+  writing_ = true;
+  const core::Frame& frame = *queue_.front();
+  ws_.binary(frame.binary);
+  ws_.async_write(boost::asio::buffer(frame.data),
+                  beast::bind_front_handler(&WebSocketSession::on_write, shared_from_this()));
+}
+
+void WebSocketSession::on_write(beast::error_code ec, std::size_t) {
+  writing_ = false;
+  if (ec) {
+    WPS_LOG(debug, "ws") << "write " << id_ << ": " << ec.message();
+    finish();
+    return;
+  }
+  queued_bytes_ -= queue_.front()->data.size();
+  queue_.pop_front();
+  if (!queue_.empty()) {
+    do_write();
+  } else if (phase_ == Phase::closing) {
+    do_close();
+  }
+}
+
+void WebSocketSession::begin_close(std::uint16_t code, std::string reason) {
+  if (phase_ != Phase::open)
+    return;
+  phase_ = Phase::closing;
+  // Unregister now: a closing connection receives nothing new and no longer "exists".
+  if (registered_) {
+    hub_->remove_connection(id_);
+    registered_ = false;
+  }
+  if (core::SharedFrame notice = core::encode_disconnected(accept_.kind, reason)) {
+    queued_bytes_ += notice->data.size();
+    queue_.push_back(std::move(notice));
+  }
+  if (reason.size() > kMaxCloseReason) {
+    // Cut on a UTF-8 boundary: a close reason must be valid UTF-8.
+    std::size_t n = kMaxCloseReason;
+    while (n > 0 && (static_cast<unsigned char>(reason[n]) & 0xC0) == 0x80)
+      --n;
+    reason.resize(n);
+  }
+  close_reason_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
+  WPS_LOG(debug, "ws") << "closing " << id_ << " code=" << code << " reason=" << reason;
+  if (!writing_) {
+    if (!queue_.empty())
+      do_write();
+    else
+      do_close();
+  }
+}
+
+void WebSocketSession::do_close() {
+  ws_.async_close(close_reason_,
+                  [self = shared_from_this()](beast::error_code) { self->finish(); });
+}
+
+void WebSocketSession::finish() {
+  if (phase_ == Phase::closed)
+    return;
+  phase_ = Phase::closed;
+  if (registered_) {
+    hub_->remove_connection(id_);
+    registered_ = false;
+  }
+}
+
+}  // namespace wps::transport

@@ -1,0 +1,63 @@
+#pragma once
+// One client WebSocket: reads frames and hands them to the core, writes what the core sends.
+// All members are touched only on the session's strand; send() and close() may be called from
+// any thread and post onto it. One write in flight, a bounded queue, and a named slow-consumer
+// policy: a connection whose queue would exceed Limits::max_pending_bytes or
+// Limits::max_pending_messages is closed with 1008 "SlowClient".
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "core/hub.hpp"
+#include "transport/handshake.hpp"
+#include "transport/server_context.hpp"
+
+namespace wps::transport {
+
+class WebSocketSession final : public core::Connection,
+                               public std::enable_shared_from_this<WebSocketSession> {
+ public:
+  WebSocketSession(boost::beast::tcp_stream&& stream, ServerContext& context,
+                   HandshakeAccept&& accept);
+  ~WebSocketSession() override;
+
+  // Completes the upgrade of `request` and starts the session.
+  void run(boost::beast::http::request<boost::beast::http::string_body>&& request);
+
+  void send(core::SharedFrame frame) override;
+  void close(std::uint16_t code, std::string reason) override;
+
+ private:
+  enum class Phase { handshake, open, closing, closed };
+
+  void on_accept(boost::beast::error_code ec);
+  void do_read();
+  void on_read(boost::beast::error_code ec, std::size_t bytes);
+  void handle_message();
+  void enqueue(core::SharedFrame frame);
+  void do_write();
+  void on_write(boost::beast::error_code ec, std::size_t bytes);
+  void begin_close(std::uint16_t code, std::string reason);
+  void do_close();
+  void finish();
+
+  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  ServerContext& context_;
+  HandshakeAccept accept_;
+  core::ConnId id_;
+  std::shared_ptr<core::Hub> hub_;
+  boost::beast::flat_buffer buffer_;
+  std::deque<core::SharedFrame> queue_;
+  std::size_t queued_bytes_ = 0;
+  bool writing_ = false;
+  bool registered_ = false;
+  Phase phase_ = Phase::handshake;
+  boost::beast::websocket::close_reason close_reason_;
+};
+
+}  // namespace wps::transport
