@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Installs what is needed, builds, and runs every test:
+#   1. release build: unit tests (ctest) and the integration suite (real server + real SDKs);
+#   2. ASan+UBSan build: unit tests and the integration suite again, against the sanitized binary;
+#   3. ThreadSanitizer build: unit tests and the integration suite against the TSan binary;
+#   4. libFuzzer smoke run of every fuzz target over its seed corpus.
+# Skip stages with WPS_TEST_STAGES="release dev tsan fuzz" (default: all). Exits non-zero on any
+# failure and ends with one summary line "N passed, N failed".
+set -uo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+stages="${WPS_TEST_STAGES:-release dev tsan fuzz}"
+logdir="$repo/build/test-logs"
+
+"$repo/scripts/setup.sh" || { echo "setup failed"; exit 1; }
+mkdir -p "$logdir"
+
+passed=0
+failed=0
+status=0
+
+# Adds the counts a runner printed in $1 to the totals.
+count() {
+  local log="$1" p f
+  # ctest: "100% tests passed, 0 tests failed out of 57"
+  if grep -qE 'tests passed, [0-9]+ tests? failed out of' "$log"; then
+    f=$(grep -oE '[0-9]+ tests? failed out of [0-9]+' "$log" | tail -1 | awk '{print $1}')
+    p=$(($(grep -oE 'out of [0-9]+' "$log" | tail -1 | awk '{print $3}') - f))
+    passed=$((passed + p)); failed=$((failed + f))
+  fi
+  # node --test: "# pass 40" / "# fail 0"
+  p=$(grep -oE '^# pass [0-9]+' "$log" | tail -1 | awk '{print $3}')
+  f=$(grep -oE '^# fail [0-9]+' "$log" | tail -1 | awk '{print $3}')
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+  # pytest: "12 passed, 1 failed in 3.2s" / "12 passed in 3.2s"
+  p=$(grep -oE '[0-9]+ passed' "$log" | grep -v tests | tail -1 | awk '{print $1}')
+  f=$(grep -oE '[0-9]+ failed' "$log" | grep -v tests | tail -1 | awk '{print $1}')
+  if grep -qE '^=+ .*(passed|failed).* in [0-9.]+s' "$log" || grep -qE '^[0-9]+ (passed|failed).* in [0-9.]+s' "$log"; then
+    passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+  fi
+}
+
+run() {  # run NAME COMMAND...
+  local name="$1"; shift
+  local log="$logdir/$name.log"
+  echo "=== $name: $*"
+  local start=$SECONDS
+  "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  echo "=== $name: exit $rc in $((SECONDS - start)) s"
+  count "$log"
+  if [[ $rc -ne 0 ]]; then
+    status=1
+    # A runner that died before printing counts still counts as a failure.
+    grep -qE 'failed|# fail' "$log" || failed=$((failed + 1))
+  fi
+}
+
+integration() {  # integration PRESET
+  WPS_SERVER_BIN="$repo/build/$1/src/webpubsub-server" "$repo/tests/integration/run.sh"
+}
+
+for stage in $stages; do
+  case "$stage" in
+    release|dev|tsan)
+      if ! "$repo/scripts/build.sh" "$stage"; then
+        echo "=== build $stage failed"; status=1; failed=$((failed + 1)); continue
+      fi
+      run "unit-$stage" ctest --preset "$stage" -j2 --timeout 300
+      run "integration-$stage" integration "$stage"
+      ;;
+    fuzz)
+      if ! "$repo/scripts/build.sh" fuzz; then
+        echo "=== build fuzz failed"; status=1; failed=$((failed + 1)); continue
+      fi
+      run "fuzz-smoke" ctest --preset fuzz --timeout 120
+      ;;
+    *) echo "unknown stage $stage"; status=1 ;;
+  esac
+done
+
+echo
+echo "${passed} passed, ${failed} failed"
+exit $status
