@@ -13,7 +13,10 @@ namespace net = boost::asio;
 
 Listener::Listener(net::io_context& ioc, const net::ip::tcp::endpoint& endpoint,
                    ServerContext& context)
-    : ioc_(ioc), acceptor_(net::make_strand(ioc)), context_(context) {
+    : ioc_(ioc),
+      acceptor_(net::make_strand(ioc)),
+      backoff_(acceptor_.get_executor()),
+      context_(context) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(net::socket_base::reuse_address(true));
   if (endpoint.address().is_v6())
@@ -30,6 +33,7 @@ void Listener::stop() {
   net::post(acceptor_.get_executor(), [self = shared_from_this()] {
     boost::system::error_code ec;
     self->acceptor_.close(ec);
+    self->backoff_.cancel();
   });
 }
 
@@ -40,13 +44,19 @@ void Listener::do_accept() {
         if (ec == net::error::operation_aborted || !self->acceptor_.is_open())
           return;
         if (ec) {
-          // Out of file descriptors and similar: log, keep accepting.
+          // Out of file descriptors and similar: log, wait a little, keep accepting (pending
+          // connections stay in the kernel backlog meanwhile).
           WPS_LOG(warn, "listener") << "accept: " << ec.message();
-        } else {
-          boost::system::error_code opt_ec;
-          socket.set_option(net::ip::tcp::no_delay(true), opt_ec);
-          std::make_shared<HttpSession>(std::move(socket), self->context_)->run();
+          self->backoff_.expires_after(std::chrono::milliseconds(50));
+          self->backoff_.async_wait([self](boost::system::error_code wait_ec) {
+            if (!wait_ec && self->acceptor_.is_open())
+              self->do_accept();
+          });
+          return;
         }
+        boost::system::error_code opt_ec;
+        socket.set_option(net::ip::tcp::no_delay(true), opt_ec);
+        std::make_shared<HttpSession>(std::move(socket), self->context_)->run();
         self->do_accept();
       });
 }

@@ -3,6 +3,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <memory>
 
 #include "transport/server_context.hpp"
@@ -24,6 +25,8 @@ class Listener final : public std::enable_shared_from_this<Listener> {
 
   boost::asio::io_context& ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  // Delays the next accept after an error such as EMFILE, instead of spinning on it.
+  boost::asio::steady_timer backoff_;
   ServerContext& context_;
 };
 
