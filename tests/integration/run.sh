@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs every integration test (node, python, java) against the real server binary.
+#   WPS_SERVER_BIN=/path/to/webpubsub-server tests/integration/run.sh
+# Default binary: <repo>/build/release/src/webpubsub-server.
+# Assumes dependencies are installed: `npm ci` in tests/integration and the Debian packages of
+# scripts/apt-packages.txt (python3-azure, python3-websockets, python3-pytest, Java + Jetty jars).
+# Exits non-zero if any suite fails; every suite runs even if an earlier one failed.
+set -u
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+export WPS_SERVER_BIN="${WPS_SERVER_BIN:-$repo/build/release/src/webpubsub-server}"
+cd "$here"
+
+if [[ ! -x "$WPS_SERVER_BIN" ]]; then
+  echo "run.sh: server binary not found or not executable: $WPS_SERVER_BIN" >&2
+  exit 2
+fi
+if [[ ! -d node_modules/@azure/web-pubsub-client ]]; then
+  echo "run.sh: node_modules missing; run 'npm ci' in $here first" >&2
+  exit 2
+fi
+
+status=0
+echo "== node tests (server: $WPS_SERVER_BIN)"
+# Each test file starts its own servers on port 0, so files can run in parallel.
+timeout 240 node --test --test-concurrency=2 --test-timeout=60000 js/*.test.mjs || status=1
+
+echo "== python tests"
+timeout 120 /usr/bin/python3 -m pytest -q -p no:cacheprovider python || status=1
+
+if [[ $status -ne 0 ]]; then
+  echo "integration tests: FAILED" >&2
+else
+  echo "integration tests: passed"
+fi
+exit $status
