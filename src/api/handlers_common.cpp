@@ -1,0 +1,61 @@
+#include "api/api_error.hpp"
+#include "api/handlers.hpp"
+#include "api/text.hpp"
+#include "protocol/names.hpp"
+
+namespace wps::api {
+
+namespace http = boost::beast::http;
+
+std::string Call::public_origin() const {
+  if (!config.public_origin.empty()) {
+    std::string origin = config.public_origin;
+    while (!origin.empty() && origin.back() == '/')
+      origin.pop_back();
+    return origin;
+  }
+  const std::string_view host = request[http::field::host];
+  return "http://" + std::string(host.empty() ? std::string_view("localhost") : host);
+}
+
+const std::string& group_param(const Call& call) {
+  if (!protocol::is_valid_group_name(call.params.group))
+    bad_request("Invalid group name: it must be 1 to 1024 characters and not only whitespace.");
+  return call.params.group;
+}
+
+std::shared_ptr<core::Hub> existing_hub(const Call& call) {
+  return call.node.find_hub(call.hub);
+}
+
+std::shared_ptr<const protocol::odata::Filter> parse_filter(std::string_view text) {
+  if (trim(text).empty())
+    return nullptr;
+  protocol::odata::ParseResult parsed = protocol::odata::parse(text);
+  if (!parsed) {
+    // The parser's message names the position ("Invalid syntax at position 12: ...").
+    fail(400, "InvalidFilter",
+         parsed.error.empty()
+             ? "Invalid filter at position " + std::to_string(parsed.position) + "."
+             : "Invalid filter: " + parsed.error);
+  }
+  return parsed.filter;
+}
+
+std::shared_ptr<const protocol::odata::Filter> filter_param(const Call& call) {
+  const auto text = call.query.single("filter");
+  return text ? parse_filter(*text) : nullptr;
+}
+
+std::vector<core::ConnId> excluded_param(const Call& call) {
+  return call.query.all_non_empty("excluded");
+}
+
+std::string reason_param(const Call& call) {
+  auto reason = call.query.single("reason");
+  if (!reason || reason->empty())
+    return "Closed by REST API.";
+  return std::move(*reason);
+}
+
+}  // namespace wps::api
