@@ -275,3 +275,26 @@ test('a slow, incomplete REST request does not stall client traffic (keep-alive 
     sock.destroy();
   }
 });
+
+test('--public-origin: audiences signed for the public origin are accepted; nextLink is built from it', async () => {
+  const origin = 'https://pubsub.example.test:8443';
+  const proxied = await startServer({ args: ['--public-origin', origin] });
+  try {
+    const c = await trackedJson(clients, proxied, 'po', { userId: 'po', groups: ['pg'] });
+    const c2 = await trackedJson(clients, proxied, 'po', { groups: ['pg'] });
+    const path = apiPath('po', '/:send');
+    const ok = await rawRequest(proxied, path, { ...textBody, tokenOptions: { aud: `${origin}${path}` } });
+    assert.equal(ok.status, 202, ok.text);
+    assert.equal((await nextData(c)).data, 'hello');
+    assert.equal((await nextData(c2)).data, 'hello');
+    const list = await rawRequest(proxied, apiPath('po', '/groups/pg/connections', 'maxpagesize=1'), {
+      method: 'GET',
+      tokenOptions: { aud: `${origin}${apiPath('po', '/groups/pg/connections', 'maxpagesize=1')}` },
+    });
+    assert.equal(list.status, 200, list.text);
+    assert.equal(list.json.value.length, 1, list.text);
+    assert.ok(list.json.nextLink.startsWith(`${origin}/api/hubs/po/groups/pg/connections?`), list.text);
+  } finally {
+    await proxied.stop('SIGKILL');
+  }
+});

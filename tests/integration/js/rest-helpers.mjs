@@ -113,9 +113,29 @@ export async function trackedJson(list, server, hub, tokenOptions = {}) {
   return c;
 }
 
+/**
+ * A simple client, returned once the server delivers to it: the WebSocket 'open' can come before
+ * the server has registered the connection in its hub, so the client also joins a group of its
+ * own (token claim) that gets probes until one arrives; the probes are then discarded.
+ */
+let simpleSync = 0;
 export async function trackedSimple(list, server, hub, tokenOptions = {}) {
-  const c = await simpleClient(server, hub, tokenOptions);
+  const syncGroup = `simple-sync-${++simpleSync}`;
+  const c = await simpleClient(server, hub, { ...tokenOptions, groups: [...(tokenOptions.groups ?? []), syncGroup] });
   list.push(c);
+  const service = serviceClient(server, hub);
+  const tag = `${syncGroup}-probe-`;
+  const deadline = Date.now() + 5000;
+  let n = 0;
+  while (!c.q.items.some((i) => i.text?.startsWith(tag))) {
+    if (Date.now() > deadline) throw new Error(`simple client in hub ${hub} never received a probe of ${syncGroup}`);
+    if (c.q.closeInfo) throw new Error(`simple client closed (${c.q.closeInfo.code}) while syncing`);
+    await service.group(syncGroup).sendToAll(`${tag}${++n}`, { contentType: 'text/plain' });
+    await delay(25);
+  }
+  await service.group(syncGroup).sendToAll(`${tag}end`, { contentType: 'text/plain' });
+  await c.q.next((i) => i.text === `${tag}end`, 5000, 'simple sync end marker');
+  c.q.items = c.q.items.filter((i) => !i.text?.startsWith(tag));
   return c;
 }
 

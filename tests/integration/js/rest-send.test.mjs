@@ -296,3 +296,33 @@ test('a 512 KiB text message is delivered intact', async () => {
   const m = await nextData(a, 10000, 'big message');
   assert.equal(m.data, big);
 });
+
+test('userId path decoding: %2F stays literal, other escapes are decoded once (spec §4.2)', async () => {
+  const hub = newHub();
+  const slash = await json(hub, { userId: 'tenant/alice' });
+  const literal = await json(hub, { userId: 'tenant%2Falice' });
+  const space = await json(hub, { userId: 'alice smith' });
+  const plus = await json(hub, { userId: 'alice+bob' });
+  const service = serviceClient(server, hub);
+  const send = async (segment, body) => {
+    const res = await rawRequest(server, apiPath(hub, `/users/${segment}/:send`), {
+      body,
+      headers: { 'Content-Type': 'text/plain' },
+    });
+    assert.equal(res.status, 202, `${segment}: ${res.text}`);
+  };
+  await send('tenant%2Falice', 'to-literal');
+  assert.equal((await nextData(literal)).data, 'to-literal');
+  await assertNextIsMarker(service, slash, 'pct2F-not-slash');
+  await send('tenant%252Falice', 'double-encoded');
+  assert.equal((await nextData(literal)).data, 'double-encoded');
+  await send('alice%20smith', 'space');
+  assert.equal((await nextData(space)).data, 'space');
+  await send('alice+bob', 'plus');
+  assert.equal((await nextData(plus)).data, 'plus');
+  // The SDK encodes '/' as %2F, so sendToUser('tenant/alice') reaches user 'tenant%2Falice'
+  // (the service's documented behaviour), not 'tenant/alice'.
+  await service.sendToUser('tenant/alice', 'via-sdk', { contentType: 'text/plain' });
+  assert.equal((await nextData(literal)).data, 'via-sdk');
+  await assertNextIsMarker(service, slash, 'sdk-slash');
+});

@@ -44,6 +44,37 @@ class JsonClient:
         await self.ws.send(json.dumps(obj))
 
 
+_simple_sync = [0]
+
+
+async def connect_simple(service, stack, **token_kwargs):
+    """A simple client, returned once the server delivers to it (the WebSocket handshake can
+    complete before the server has registered the connection): it also joins a group of its own
+    that gets probes until one arrives; the probes are then discarded."""
+    _simple_sync[0] += 1
+    sync_group = f"py-simple-sync-{_simple_sync[0]}"
+    groups = list(token_kwargs.pop("groups", None) or []) + [sync_group]
+    url = (await call(service.get_client_access_token, groups=groups, **token_kwargs))["url"]
+    ws = await stack.enter_async_context(websockets.connect(url, open_timeout=TIMEOUT))
+    tag = f"{sync_group}-probe-"
+    for n in range(100):
+        await call(service.send_to_group, sync_group, f"{tag}{n}", content_type="text/plain")
+        try:
+            frame = await asyncio.wait_for(ws.recv(), 0.05)
+            assert isinstance(frame, str) and frame.startswith(tag), f"unexpected frame {frame!r}"
+            break
+        except asyncio.TimeoutError:
+            continue
+    else:
+        raise AssertionError(f"simple client never received a probe of {sync_group}")
+    await call(service.send_to_group, sync_group, f"{tag}end", content_type="text/plain")
+    while True:
+        frame = await asyncio.wait_for(ws.recv(), TIMEOUT)
+        assert isinstance(frame, str) and frame.startswith(tag), f"unexpected frame {frame!r}"
+        if frame == f"{tag}end":
+            return ws
+
+
 async def recv_json(ws, pred=lambda m: True, timeout=TIMEOUT):
     while True:
         frame = await asyncio.wait_for(ws.recv(), timeout)

@@ -10,9 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import websockets
-
-from rest_helpers import TIMEOUT, JsonClient, call, run, service_client
+from rest_helpers import TIMEOUT, JsonClient, connect_simple, run, service_client
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
@@ -31,8 +29,7 @@ def test_python_server_sample_sends_to_all(server, tmp_path):
     async def scenario():
         async with contextlib.AsyncExitStack() as stack:
             a = await JsonClient.connect(service, stack, user_id="listener")
-            url = (await call(service.get_client_access_token))["url"]
-            simple = await stack.enter_async_context(websockets.connect(url, open_timeout=TIMEOUT))
+            simple = await connect_simple(service, stack)
             proc = await asyncio.to_thread(
                 subprocess.run, [sys.executable, str(sample)], capture_output=True, text=True, timeout=20)
             assert proc.returncode == 0, f"sample failed:\n{proc.stdout}\n{proc.stderr}"

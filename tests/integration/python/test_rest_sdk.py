@@ -22,6 +22,7 @@ from rest_helpers import (
     assert_members,
     assert_next_is_marker,
     call,
+    connect_simple,
     recv_json,
     run,
     service_client,
@@ -48,8 +49,7 @@ def test_send_to_all_json_text_binary_excluded_filter(server):
         async with contextlib.AsyncExitStack() as stack:
             a = await JsonClient.connect(service, stack, user_id="a")
             b = await JsonClient.connect(service, stack, user_id="b")
-            url = (await call(service.get_client_access_token, user_id="s"))["url"]
-            simple = await stack.enter_async_context(websockets.connect(url, open_timeout=TIMEOUT))
+            simple = await connect_simple(service, stack, user_id="s")
 
             await call(service.send_to_all, {"hello": "python"})
             for c in (a, b):
