@@ -36,11 +36,6 @@ def new_hub():
     return f"pyrest{_hub_n[0]}"
 
 
-def test_sdk_uses_api_version_2022_11_01(server):
-    # what this file exercises: the older api-version the Debian SDK sends
-    assert service_client(server, "h")._config.api_version == "2022-11-01"
-
-
 def test_send_to_all_json_text_binary_excluded_filter(server):
     hub = new_hub()
     service = service_client(server, hub)
