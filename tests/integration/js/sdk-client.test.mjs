@@ -38,11 +38,18 @@ async function sdkClient(tokenOptions = {}, clientOptions = {}) {
     autoReconnect: false,
     autoRejoinGroups: false,
     messageRetryOptions: { maxRetries: 0 },
+    // The SDK's keep-alive loops sleep uninterruptibly (interval, and timeout/3) even after
+    // stop(); short values let this process exit promptly. They also make every client here
+    // depend on the server answering its pings: without a message for 1.5 s it closes itself.
+    keepAliveIntervalInMs: 300,
+    keepAliveTimeoutInMs: 1500,
     ...clientOptions,
   });
   const received = [];
   const waiters = [];
   let connectedInfo;
+  const disconnects = [];
+  client.on('disconnected', (e) => disconnects.push(e));
   const connected = new Promise((resolve) => {
     client.on('connected', (e) => {
       connectedInfo = e;
@@ -59,6 +66,7 @@ async function sdkClient(tokenOptions = {}, clientOptions = {}) {
   return {
     client,
     received,
+    disconnects,
     get connectedInfo() {
       return connectedInfo;
     },
@@ -145,8 +153,8 @@ test('acks: results resolve only after the service acked; fireAndForget also del
   const a = await sdkClient({ roles: ALL });
   const b = await sdkClient({ groups: ['ff'] });
   const r1 = await a.client.joinGroup('acks');
+  assert.equal(typeof r1.ackId, 'number');
   const r2 = await a.client.sendToGroup('acks', 'x', 'text');
-  assert.ok(r2.ackId > r1.ackId, 'the SDK numbers ackIds 1, 2, 3...');
   const r3 = await a.client.sendToGroup('ff', 'fire', 'text', { fireAndForget: true });
   assert.equal(r3.ackId, undefined);
   assert.equal((await b.next()).data, 'fire');
@@ -243,6 +251,15 @@ test('sendEvent without an event handler rejects with InternalServerError; clien
   const a = await sdkClient({ roles: ALL });
   await assert.rejects(a.client.sendEvent('myevent', 'x', 'text'), (err) => err.errorDetail?.name === 'InternalServerError');
   await a.client.joinGroup('after-event');
+});
+
+test('keep-alive: pings are answered, the client stays connected past its 1.5 s idle timeout', async () => {
+  const a = await sdkClient({ roles: ALL });
+  await delay(2500);
+  assert.deepEqual(a.disconnects, [], 'the client closed itself: no pong (or any message) within 1.5 s');
+  await a.client.joinGroup('alive');
+  await a.client.sendToGroup('alive', 'still here', 'text');
+  assert.equal((await a.next()).data, 'still here');
 });
 
 test('stop(): the client stops cleanly', async () => {
