@@ -11,6 +11,7 @@ import {
   clientUrl,
   jsonClient,
   closeAll,
+  assertStillWorking,
   httpRequest,
   DEFAULT_KEY,
   JSON_PROTOCOL,
@@ -71,6 +72,15 @@ describe('health', () => {
 });
 
 describe('handshake statuses', () => {
+  // bystanders connected before every refusal below; checked at the end
+  let pub;
+  let sub;
+  before(async () => {
+    pub = await jsonClient(server, HUB, { roles: ['webpubsub.sendToGroup'] });
+    sub = await jsonClient(server, HUB, { groups: ['bystanders'] });
+    clients.push(pub, sub);
+  });
+
   test('not a WebSocket request -> 400', async () => {
     const r = await httpRequest(clientUrl(server.port, HUB, tok()).replace('ws://', 'http://'));
     assert.equal(r.status, 400);
@@ -146,6 +156,21 @@ describe('handshake statuses', () => {
   test('invalid hub name -> 400', async () => {
     const t = clientToken({ port: server.port, hub: '1bad', key: server.key });
     assert.equal(await expectRefused(clientUrl(server.port, '1bad', t)), 400);
+  });
+
+  test('query token wins over the Authorization header', async () => {
+    const good = tok({ userId: 'from-query' });
+    const bad = clientToken({ port: server.port, hub: HUB, key: 'SomeOtherKeyThatIsLongEnough-0123456789' });
+    const c = await connectOk(clientUrl(server.port, HUB, good), { headers: { Authorization: `Bearer ${bad}` } });
+    assert.equal(c.connected.userId, 'from-query');
+    assert.equal(
+      await expectRefused(clientUrl(server.port, HUB, bad), { headers: { Authorization: `Bearer ${good}` } }),
+      401,
+    );
+  });
+
+  test('clients connected before the refused handshakes keep working', async () => {
+    await assertStillWorking(pub, sub, 'bystanders', 'handshake');
   });
 
   test('token signed with the secondary key is accepted; with the default key refused', async () => {
