@@ -6,6 +6,8 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "api/text.hpp"
+
 namespace wps::api {
 
 namespace http = boost::beast::http;
@@ -29,7 +31,7 @@ Response error_response(const ApiError& error, const Request& request) {
   if (request.method() != http::verb::head) {
     boost::json::object body;
     body["code"] = error.code;
-    body["message"] = error.message;
+    body["message"] = to_valid_utf8(error.message);
     response.set(http::field::content_type, "application/json; charset=utf-8");
     response.body() = boost::json::serialize(body);
   }

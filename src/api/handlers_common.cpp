@@ -55,7 +55,8 @@ std::string reason_param(const Call& call) {
   auto reason = call.query.single("reason");
   if (!reason || reason->empty())
     return "Closed by REST API.";
-  return std::move(*reason);
+  // The reason travels in a JSON system message and a close frame: keep it UTF-8.
+  return to_valid_utf8(*reason);
 }
 
 }  // namespace wps::api

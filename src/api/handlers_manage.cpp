@@ -16,7 +16,10 @@ namespace http = boost::beast::http;
 namespace {
 
 Response exists(const Call& call, bool found) {
-  return empty_response(found ? 200 : 404, call.request);
+  if (found)
+    return empty_response(200, call.request);
+  // HEAD: status and x-ms-error-code only.
+  return error_response({404, "NotFound", "Not found."}, call.request);
 }
 
 struct GroupsRequest {

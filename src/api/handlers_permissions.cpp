@@ -54,7 +54,10 @@ Response check_permission(const Call& call) {
   const auto target = target_param(call);
   const auto hub = existing_hub(call);
   const bool has = hub && hub->check_permission(call.params.connection_id, permission, target);
-  return empty_response(has ? 200 : 404, call.request);
+  if (!has)
+    return error_response({404, "NotFound", "The connection does not have the permission."},
+                          call.request);
+  return empty_response(200, call.request);
 }
 
 }  // namespace wps::api

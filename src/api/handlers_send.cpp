@@ -41,7 +41,11 @@ protocol::Payload read_payload(const Call& call) {
       bad_request("The message body is not valid JSON: " + ec.message() + ".");
     payload.type = protocol::DataType::json;
   } else if (type == "text/plain") {
+    // Text frames and JSON strings must be UTF-8: ill-formed bytes become U+FFFD, as a UTF-8
+    // decoder does.
     payload.type = protocol::DataType::text;
+    payload.bytes = to_valid_utf8(body);
+    return payload;
   } else if (type == "application/octet-stream") {
     payload.type = protocol::DataType::binary;
   } else {

@@ -40,6 +40,13 @@ Response generate_client_token(const Call& call) {
     claims.user_id = std::move(*user);
   claims.roles = call.query.all_non_empty("role");
   claims.groups = call.query.all_non_empty("group");
+  const auto is_utf8 = [](const std::string& text) { return to_valid_utf8(text) == text; };
+  if (claims.user_id && !is_utf8(*claims.user_id))
+    bad_request("The userId must be UTF-8.");
+  for (const std::string& role : claims.roles) {
+    if (!is_utf8(role))
+      bad_request("Every role must be UTF-8.");
+  }
   for (const std::string& group : claims.groups) {
     if (!protocol::is_valid_group_name(group))
       bad_request("Invalid group '" + group + "': it must be a valid group name.");

@@ -44,4 +44,7 @@ std::string encode_component(std::string_view text);
 // routing, spec §4.2). nullopt for a malformed escape.
 std::optional<std::string> percent_decode(std::string_view text, bool keep_encoded_slash);
 
+// `text` with every ill-formed UTF-8 byte replaced by U+FFFD (error messages echo input).
+std::string to_valid_utf8(std::string_view text);
+
 }  // namespace wps::api
