@@ -81,6 +81,15 @@ Response dispatch(const Request& request, const config::Config& config, core::No
   if (!target)
     bad_request("The request target is malformed.");
 
+  const auto raw_path = target->encoded_path();
+  const std::string_view path(raw_path.data(), raw_path.size());
+  if (path == "/api/health" || path == "/api/health/") {
+    // Normally answered by the transport; kept here so the API is complete on its own.
+    if (request.method() != verb::get && request.method() != verb::head)
+      fail(405, "MethodNotAllowed", "Use GET or HEAD.");
+    return empty_response(200, request);
+  }
+
   authenticate(request, config, now_seconds);
 
   const auto raw_query = target->encoded_query();
@@ -93,9 +102,7 @@ Response dispatch(const Request& request, const config::Config& config, core::No
   }
 
   static const Router router{kRoutes};
-  const auto raw_path = target->encoded_path();
-  RouteMatch match =
-      router.match(request.method(), std::string_view(raw_path.data(), raw_path.size()));
+  RouteMatch match = router.match(request.method(), path);
   if (match.route == nullptr) {
     if (match.allowed.empty())
       fail(404, "NotFound", "No REST API operation matches this path.");

@@ -134,3 +134,18 @@ TEST(VersionsTest, LatestIsSupported) {
 
 }  // namespace
 }  // namespace wps::api::test
+
+namespace wps::api::test {
+namespace {
+
+TEST_F(RoutingTest, HealthNeedsNoAuthentication) {
+  for (auto method : {verb::get, verb::head}) {
+    const Response r = send({method, "/api/health?api-version=whatever", {}, std::nullopt, ""});
+    EXPECT_EQ(status(r), 200u);
+    EXPECT_TRUE(r.body().empty());
+  }
+  EXPECT_EQ(status(send({verb::post, "/api/health", {}, std::nullopt, ""})), 405u);
+}
+
+}  // namespace
+}  // namespace wps::api::test
