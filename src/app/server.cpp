@@ -62,8 +62,16 @@ Server::Server(config::Config config)
     : config_(std::move(config)),
       node_(broker_, hub_limits(config_)),
       context_(config_, node_),
+      rest_api_(config_, node_),
       signals_(ioc_, SIGINT, SIGTERM),
-      shutdown_timer_(ioc_) {}
+      shutdown_timer_(ioc_) {
+  context_.rest_handler = [this](const transport::HttpRequest& request) {
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    return rest_api_.handle(request, now);
+  };
+}
 
 Server::~Server() = default;
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "api/rest_api.hpp"
 #include "config/config.hpp"
 #include "core/memory_broker.hpp"
 #include "core/node.hpp"
@@ -46,6 +47,7 @@ class Server {
   core::MemoryBroker broker_;
   core::Node node_;
   transport::ServerContext context_;
+  api::RestApi rest_api_;
   std::vector<std::shared_ptr<transport::Listener>> listeners_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer shutdown_timer_;

@@ -23,7 +23,8 @@ struct Limits {
   // Outgoing bytes queued per connection before it is closed as a slow consumer: the
   // emulator's outbound queue (16 MiB).
   std::size_t max_pending_bytes = 16 * 1024 * 1024;
-  // Outgoing messages queued per connection before it is closed as a slow consumer (emulator: 1000).
+  // Outgoing messages queued per connection before it is closed as a slow consumer (emulator:
+  // 1000).
   std::size_t max_pending_messages = 1000;
   // Time allowed from TCP accept to a complete HTTP request / WebSocket handshake.
   std::chrono::milliseconds handshake_timeout{10'000};
@@ -45,15 +46,22 @@ struct Limits {
   std::size_t max_connections_per_user = 0;
   // Time given to clients to receive their close frame on shutdown.
   std::chrono::milliseconds shutdown_grace{3'000};
+  // How long a reliable connection whose socket dropped waits for its client to recover: the
+  // service keeps at least 30 s and the how-to has clients retry for up to a minute (spec §6.4).
+  std::chrono::milliseconds recovery_window{60'000};
+  // Unacknowledged messages kept per reliable connection for replay; beyond either bound the
+  // session ends with 1008 (service: 1000 messages or 16 MiB, spec §6.4).
+  std::size_t max_replay_messages = 1000;
+  std::size_t max_replay_bytes = 16 * 1024 * 1024;
   // JWT clock skew tolerance (emulator value, spec §10.1).
   std::chrono::seconds clock_skew{300};
 };
 
 // One upstream event handler (webhooks arrive in a later issue; the model is fixed now).
 struct EventHandler {
-  std::string url_template;                 // may contain {hub} and {event}
-  std::vector<std::string> system_events;   // subset of connect, connected, disconnected
-  std::string user_event_pattern;           // "*", "a,b", or empty for none
+  std::string url_template;                // may contain {hub} and {event}
+  std::vector<std::string> system_events;  // subset of connect, connected, disconnected
+  std::string user_event_pattern;          // "*", "a,b", or empty for none
 };
 
 struct HubSettings {
@@ -85,8 +93,8 @@ struct Config {
   std::string log_level = "info";
 
   Limits limits;
-  HubSettings default_hub;                       // hubs not listed below
-  std::map<std::string, HubSettings> hubs;       // keyed by lower-cased hub name
+  HubSettings default_hub;                  // hubs not listed below
+  std::map<std::string, HubSettings> hubs;  // keyed by lower-cased hub name
 
   const HubSettings& hub_settings(const std::string& lower_hub) const {
     auto it = hubs.find(lower_hub);

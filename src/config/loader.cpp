@@ -371,6 +371,19 @@ const std::vector<Setting>& settings() {
     t.push_back(ms_limit("shutdown-grace-ms", "WPS_SHUTDOWN_GRACE_MS", "limits.shutdownGraceMs",
                          "Time clients get to receive their close frame on shutdown.",
                          &Limits::shutdown_grace, 0, kOneDayMs));
+    t.push_back(ms_limit("recovery-window-ms", "WPS_RECOVERY_WINDOW_MS", "limits.recoveryWindowMs",
+                         "How long a reliable connection whose socket dropped waits for its "
+                         "client to recover.",
+                         &Limits::recovery_window, 1, kOneDayMs));
+    t.push_back(size_limit("max-replay-messages", "WPS_MAX_REPLAY_MESSAGES",
+                           "limits.maxReplayMessages",
+                           "Unacknowledged messages kept per reliable connection for replay; "
+                           "beyond it the session ends (1008).",
+                           &Limits::max_replay_messages, 1));
+    t.push_back(size_limit("max-replay-bytes", "WPS_MAX_REPLAY_BYTES", "limits.maxReplayBytes",
+                           "Unacknowledged bytes kept per reliable connection for replay; beyond "
+                           "it the session ends (1008).",
+                           &Limits::max_replay_bytes, 1));
     t.push_back({"clock-skew-seconds", "WPS_CLOCK_SKEW_SECONDS", "limits.clockSkewSeconds", "S",
                  "Tolerance for token exp/nbf/iat (0..86400).",
                  [](Config& c, const Input& in) {

@@ -8,6 +8,7 @@
 
 #include "core/connection.hpp"
 #include "core/message.hpp"
+#include "protocol/odata_filter.hpp"
 
 namespace wps::core {
 
@@ -20,6 +21,8 @@ struct Publication {
   std::string target;  // group name, user id or connection id (empty for Scope::all)
   SharedMessage message;
   std::vector<ConnId> excluded;  // connection ids that must not receive it
+  // Only connections matching this OData filter receive it (in addition to the scope).
+  std::shared_ptr<const protocol::odata::Filter> filter;
 };
 
 class BrokerHandler {

@@ -2,6 +2,7 @@
 // The narrow, write-only face of a client connection that the core talks to. Sessions in the
 // transport layer implement it; the core never reads from a connection.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -14,20 +15,51 @@ using ConnId = std::string;
 // How a connection frames messages (spec §6.1). Each kind gets one encoding of a message, shared
 // by every recipient of that kind.
 enum class ProtocolKind : std::uint8_t {
-  simple,  // no subprotocol: raw text/binary frames
-  json,    // json.webpubsub.azure.v1
+  simple,         // no subprotocol: raw text/binary frames
+  json,           // json.webpubsub.azure.v1
+  json_reliable,  // json.reliable.webpubsub.azure.v1: data messages carry a sequenceId
 };
-inline constexpr std::size_t kProtocolKindCount = 2;
+inline constexpr std::size_t kProtocolKindCount = 3;
+
+// Whether the kind speaks the JSON PubSub protocol (acks, system messages, pong).
+inline bool is_json(ProtocolKind kind) {
+  return kind == ProtocolKind::json || kind == ProtocolKind::json_reliable;
+}
+inline bool is_reliable(ProtocolKind kind) {
+  return kind == ProtocolKind::json_reliable;
+}
 
 // An encoded WebSocket message, immutable once built and shared by all its recipients.
 struct Frame {
   std::string data;
   bool binary = false;
+  // A frame still queued at this time is dropped instead of written (REST messageTtlSeconds);
+  // the default (epoch) means never.
+  std::chrono::steady_clock::time_point expires_at{};
+  // A data message: reliable protocols give it a sequenceId and keep it until acknowledged.
+  bool sequenced = false;
 };
 using SharedFrame = std::shared_ptr<const Frame>;
 
-inline SharedFrame make_frame(std::string data, bool binary) {
-  return std::make_shared<const Frame>(Frame{std::move(data), binary});
+inline SharedFrame make_frame(std::string data, bool binary,
+                              std::chrono::steady_clock::time_point expires_at = {},
+                              bool sequenced = false) {
+  return std::make_shared<const Frame>(Frame{std::move(data), binary, expires_at, sequenced});
+}
+
+// The subprotocol name of a kind, as the OData `protocol` identifier sees it; nullptr for simple.
+inline const std::string* protocol_name(ProtocolKind kind) {
+  static const std::string json = "json.webpubsub.azure.v1";
+  static const std::string json_reliable = "json.reliable.webpubsub.azure.v1";
+  switch (kind) {
+    case ProtocolKind::json:
+      return &json;
+    case ProtocolKind::json_reliable:
+      return &json_reliable;
+    case ProtocolKind::simple:
+      break;
+  }
+  return nullptr;
 }
 
 // WebSocket close codes the server uses (spec §10.2).

@@ -19,7 +19,8 @@ SharedFrame encode_message(ProtocolKind kind, const Message& message);
 SharedFrame encode_ack(ProtocolKind kind, const protocol::Ack& ack);
 SharedFrame encode_pong(ProtocolKind kind);
 SharedFrame encode_connected(ProtocolKind kind, const ConnId& id,
-                             const std::optional<std::string>& user_id);
+                             const std::optional<std::string>& user_id,
+                             const std::optional<std::string>& reconnection_token = std::nullopt);
 SharedFrame encode_disconnected(ProtocolKind kind, const std::string& reason);
 
 }  // namespace wps::core

@@ -40,7 +40,8 @@ Hub::AddResult Hub::add_connection(const ConnectionInfo& info,
       join_locked(state, group);
     // Sent under the lock so that no group message can overtake the `connected` message.
     if (sink) {
-      if (SharedFrame frame = encode_connected(info.kind, info.id, info.user_id))
+      if (SharedFrame frame =
+              encode_connected(info.kind, info.id, info.user_id, info.reconnection_token))
         sink->send(std::move(frame));
     }
   }
@@ -214,12 +215,24 @@ std::optional<CloseRequest> Hub::on_simple_message(const ConnId&, protocol::Payl
                       "No event handler is configured for the 'message' event."};
 }
 
+bool Hub::matches_locked(const ConnId& id, const State& state,
+                         const protocol::odata::Filter& filter) const {
+  protocol::odata::FilterSubject subject;
+  subject.connection_id = id;
+  subject.user_id = state.info.user_id ? &*state.info.user_id : nullptr;
+  subject.groups = index_.groups_of(id);
+  subject.protocol = protocol_name(state.info.kind);
+  return filter.matches(subject);
+}
+
 void Hub::collect(const ConnId& id, const std::vector<ConnId>& excluded,
-                  std::vector<Recipient>& out) const {
+                  std::vector<Recipient>& out, const protocol::odata::Filter* filter) const {
   if (is_excluded(excluded, id))
     return;
   auto it = connections_.find(id);
   if (it == connections_.end())
+    return;
+  if (filter != nullptr && !matches_locked(id, it->second, *filter))
     return;
   if (auto sink = it->second.sink.lock())
     out.push_back({std::move(sink), it->second.info.kind});
@@ -227,29 +240,31 @@ void Hub::collect(const ConnId& id, const std::vector<ConnId>& excluded,
 
 void Hub::deliver(const Publication& publication) {
   std::vector<Recipient> recipients;
+  const protocol::odata::Filter* filter = publication.filter.get();
+  const std::vector<ConnId>& excluded = publication.excluded;
   {
     std::lock_guard lock(mutex_);
     switch (publication.scope) {
       case Scope::all:
         recipients.reserve(connections_.size());
         for (const auto& [cid, state] : connections_)
-          collect(cid, publication.excluded, recipients);
+          collect(cid, excluded, recipients, filter);
         break;
       case Scope::group:
         if (const auto* members = index_.members(publication.target)) {
           recipients.reserve(members->size());
           for (const ConnId& cid : *members)
-            collect(cid, publication.excluded, recipients);
+            collect(cid, excluded, recipients, filter);
         }
         break;
       case Scope::user:
         if (const auto* conns = index_.connections_of_user(publication.target)) {
           for (const ConnId& cid : *conns)
-            collect(cid, publication.excluded, recipients);
+            collect(cid, excluded, recipients, filter);
         }
         break;
       case Scope::connection:
-        collect(publication.target, publication.excluded, recipients);
+        collect(publication.target, excluded, recipients, filter);
         break;
     }
   }
@@ -331,6 +346,31 @@ void Hub::remove_user_from_all_groups(const std::string& user) {
   for (const ConnId& id : ids)
     for (const std::string& group : index_.leave_all(id))
       broker_.unsubscribe_group(name_, group);
+}
+
+void Hub::add_to_groups(const std::vector<std::string>& groups,
+                        const std::shared_ptr<const protocol::odata::Filter>& filter) {
+  std::lock_guard lock(mutex_);
+  for (auto& [cid, state] : connections_) {
+    if (filter && !matches_locked(cid, state, *filter))
+      continue;
+    for (const std::string& group : groups)
+      join_locked(state, group);
+  }
+}
+
+void Hub::remove_from_groups(const std::vector<std::string>& groups,
+                             const std::shared_ptr<const protocol::odata::Filter>& filter) {
+  std::lock_guard lock(mutex_);
+  // Decide on the memberships before changing any, so that a filter on `groups` sees the same
+  // state for every connection.
+  std::vector<ConnId> matched;
+  for (const auto& [cid, state] : connections_)
+    if (!filter || matches_locked(cid, state, *filter))
+      matched.push_back(cid);
+  for (const ConnId& cid : matched)
+    for (const std::string& group : groups)
+      leave_locked(cid, group);
 }
 
 void Hub::close_each(std::vector<Recipient>& recipients, std::uint16_t code,

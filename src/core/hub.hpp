@@ -36,6 +36,7 @@ struct ConnectionInfo {
   ProtocolKind kind = ProtocolKind::simple;
   std::vector<std::string> roles;
   std::vector<std::string> groups;  // joined at connect (token claims); names already validated
+  std::optional<std::string> reconnection_token;  // reliable protocols: sent in `connected`
 };
 
 // What the transport must do after a client message was handled.
@@ -78,6 +79,12 @@ class Hub {
   bool add_user_to_group(const std::string& user, const std::string& group);  // false: no conns
   void remove_user_from_group(const std::string& user, const std::string& group);
   void remove_user_from_all_groups(const std::string& user);
+  // Adds / removes every connection of the hub that matches `filter` (all when null) to / from
+  // every group of `groups` (REST :addToGroups / :removeFromGroups).
+  void add_to_groups(const std::vector<std::string>& groups,
+                     const std::shared_ptr<const protocol::odata::Filter>& filter);
+  void remove_from_groups(const std::vector<std::string>& groups,
+                          const std::shared_ptr<const protocol::odata::Filter>& filter);
   // Closing: every matched connection gets `disconnected` then a close frame with `code`.
   void close_connection(const ConnId& id, std::uint16_t code, const std::string& reason);
   void close_all(const std::vector<ConnId>& excluded, std::uint16_t code,
@@ -119,8 +126,10 @@ class Hub {
   };
 
   // All require mutex_ held.
-  void collect(const ConnId& id, const std::vector<ConnId>& excluded,
-               std::vector<Recipient>& out) const;
+  void collect(const ConnId& id, const std::vector<ConnId>& excluded, std::vector<Recipient>& out,
+               const protocol::odata::Filter* filter = nullptr) const;
+  bool matches_locked(const ConnId& id, const State& state,
+                      const protocol::odata::Filter& filter) const;
   void join_locked(State& state, const std::string& group);
   void leave_locked(const ConnId& id, const std::string& group);
   void remember_ack_locked(State& state, std::uint64_t ack_id);

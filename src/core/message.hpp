@@ -1,6 +1,7 @@
 #pragma once
 // A data message on its way to recipients: built once, shared immutably by every delivery.
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +15,8 @@ struct Message {
   std::string group;                        // group messages only
   std::optional<std::string> from_user_id;  // group messages from clients; empty = anonymous
   protocol::Payload payload;
+  // Not delivered to a client that has not taken it by then; epoch = never (spec §4.4).
+  std::chrono::steady_clock::time_point expires_at{};
 };
 using SharedMessage = std::shared_ptr<const Message>;
 

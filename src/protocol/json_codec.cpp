@@ -582,4 +582,20 @@ std::string encode_pong() {
   return R"({"type":"pong"})";
 }
 
+std::string with_sequence_id(std::string_view encoded, std::uint64_t sequence_id) {
+  // encoded is "{" members "}" with at least one member (every message has "type").
+  const std::string id = std::to_string(sequence_id);
+  std::string out;
+  out.reserve(encoded.size() + id.size() + 16);
+  out += R"({"sequenceId":)";
+  out += id;
+  if (encoded.size() > 2) {
+    out += ',';
+    out.append(encoded.substr(1));
+  } else {
+    out += '}';
+  }
+  return out;
+}
+
 }  // namespace wps::protocol::json

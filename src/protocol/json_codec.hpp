@@ -26,4 +26,8 @@ std::string encode_disconnected(std::string_view reason);
 // {"type":"pong"}
 std::string encode_pong();
 
+// `encoded` (an encoded object, "{...}") with "sequenceId":<id> as its first member: one copy
+// per reliable recipient instead of one encoding (spec §6.4).
+std::string with_sequence_id(std::string_view encoded, std::uint64_t sequence_id);
+
 }  // namespace wps::protocol::json

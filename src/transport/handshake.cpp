@@ -13,6 +13,7 @@ namespace wps::transport {
 namespace {
 
 constexpr std::string_view kJsonProtocol = "json.webpubsub.azure.v1";
+constexpr std::string_view kJsonReliableProtocol = "json.reliable.webpubsub.azure.v1";
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -36,6 +37,8 @@ HandshakeReject reject(unsigned status, std::string code, std::string message) {
 struct Target {
   std::optional<std::string> hub;  // percent-decoded, as given
   std::optional<std::string> access_token;
+  std::optional<std::string> recover_connection_id;
+  std::optional<std::string> recover_token;
 };
 
 std::optional<Target> parse_target(std::string_view target) {
@@ -53,6 +56,10 @@ std::optional<Target> parse_target(std::string_view target) {
   for (auto param : url.params()) {
     if (param.key == "access_token" && !result.access_token && param.has_value)
       result.access_token = std::string(param.value);
+    if (param.key == "awps_connection_id" && param.has_value)
+      result.recover_connection_id = std::string(param.value);
+    if (param.key == "awps_reconnection_token" && param.has_value)
+      result.recover_token = std::string(param.value);
     if (param.key == "hub" && param.has_value && segments.size() == 1)
       result.hub = std::string(param.value);
   }
@@ -89,7 +96,7 @@ void split_protocols(std::string_view value, std::vector<std::string_view>& out)
 
 HandshakeDecision decide_handshake(const HandshakeRequest& request, const config::Config& config,
                                    std::int64_t now_seconds) {
-  const auto target = parse_target(request.target);
+  auto target = parse_target(request.target);
   if (!target)
     return reject(404, "NotFound", "Not a client endpoint.");
   if (!target->hub || target->hub->empty())
@@ -102,6 +109,27 @@ HandshakeDecision decide_handshake(const HandshakeRequest& request, const config
   HandshakeAccept accept;
   accept.hub = to_lower(*target->hub);
   const config::HubSettings& hub_settings = config.hub_settings(accept.hub);
+
+  // Subprotocol: echo the first offered value we support; anything else is a simple client.
+  for (std::string_view offered : request.offered_protocols) {
+    if (iequals(offered, kJsonProtocol)) {
+      accept.kind = core::ProtocolKind::json;
+    } else if (iequals(offered, kJsonReliableProtocol)) {
+      accept.kind = core::ProtocolKind::json_reliable;
+    } else {
+      continue;
+    }
+    accept.subprotocol = std::string(offered);
+    break;
+  }
+
+  // Recovery of a reliable connection: the JS client appends the pair to its original URL, so a
+  // stale access_token may still be there; the pair wins (spec §3.3).
+  if (target->recover_connection_id) {
+    accept.recover_connection_id = std::move(target->recover_connection_id);
+    accept.recover_token = target->recover_token.value_or("");
+    return accept;
+  }
 
   // Token: the access_token query parameter wins over the Authorization header (emulator).
   std::optional<std::string_view> token;
@@ -146,15 +174,6 @@ HandshakeDecision decide_handshake(const HandshakeRequest& request, const config
         return reject(400, "BadRequest", "The access token contains an invalid group name.");
       if (std::find(accept.groups.begin(), accept.groups.end(), group) == accept.groups.end())
         accept.groups.push_back(std::move(group));
-    }
-  }
-
-  // Subprotocol: echo the first offered value we support; anything else is a simple client.
-  for (std::string_view offered : request.offered_protocols) {
-    if (iequals(offered, kJsonProtocol)) {
-      accept.kind = core::ProtocolKind::json;
-      accept.subprotocol = std::string(offered);
-      break;
     }
   }
   return accept;

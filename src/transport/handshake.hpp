@@ -33,6 +33,11 @@ struct HandshakeAccept {
   std::vector<std::string> groups;
   core::ProtocolKind kind = core::ProtocolKind::simple;
   std::string subprotocol;  // the offered value to echo; empty for none
+  // Reliable-protocol recovery (awps_connection_id + awps_reconnection_token, spec §6.4): the
+  // access token is then not checked; the session validates the pair after the upgrade and
+  // closes with 1008 when it cannot recover.
+  std::optional<std::string> recover_connection_id;
+  std::string recover_token;
 };
 
 struct HandshakeReject {

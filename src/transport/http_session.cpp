@@ -102,6 +102,12 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
     write(std::move(response));
     return;
   }
+  if (path.starts_with("/api/") && context_.rest_handler) {
+    Response response = context_.rest_handler(request);
+    response.keep_alive(request.keep_alive() && response.keep_alive());
+    write(std::move(response));
+    return;
+  }
   write(make_error_response(404, "NotFound", "No such endpoint.", request.version(),
                             request.keep_alive(), head));
 }

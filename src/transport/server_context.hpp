@@ -2,7 +2,14 @@
 // What every session of one server shares: the immutable config, the core node, and counters.
 
 #include <atomic>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
 
 #include "config/config.hpp"
 #include "core/node.hpp"
@@ -15,14 +22,30 @@ struct Counters {
   std::atomic<std::uint64_t> slow_consumer_closes{0};
   std::atomic<std::uint64_t> protocol_error_closes{0};
   std::atomic<std::uint64_t> handshakes_rejected{0};
+  std::atomic<std::uint64_t> recoveries{0};
+  std::atomic<std::uint64_t> recoveries_refused{0};
+  std::atomic<std::uint64_t> replay_overflows{0};
 };
+
+using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
+using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
+// Answers a request under /api/ other than the health endpoint. Called on any thread; must not
+// block. Set once before the listeners start.
+using RestHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+class ReliableConnection;
 
 struct ServerContext {
   ServerContext(const config::Config& cfg, core::Node& n) : config(cfg), node(n) {}
   const config::Config& config;
   core::Node& node;
+  RestHandler rest_handler;
   std::atomic<std::size_t> open_websockets{0};
   Counters counters;
+
+  // Logical connections of reliable clients, attached or waiting for recovery, by connection id.
+  std::mutex reliable_mutex;
+  std::unordered_map<std::string, std::shared_ptr<ReliableConnection>> reliable_connections;
 };
 
 }  // namespace wps::transport

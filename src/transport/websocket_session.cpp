@@ -57,8 +57,41 @@ void WebSocketSession::run(http::request<http::string_body>&& request) {
   // a `disconnected` message before the 1009 close.
   ws_.read_message_max(limits.max_message_bytes + 2 * kReadChunk);
   ws_.auto_fragment(false);
+  // Join the hub (and the token's groups) before the 101 goes out: once a client sees its
+  // upgrade succeed, messages to it and to its groups reach it. Frames queue until it is open.
+  if (!accept_.recover_connection_id)
+    register_connection();
   ws_.async_accept(request,
                    beast::bind_front_handler(&WebSocketSession::on_accept, shared_from_this()));
+}
+
+void WebSocketSession::register_connection() {
+  hub_ = context_.node.hub(accept_.hub);
+  core::ConnectionInfo info;
+  info.id = id_;
+  info.user_id = accept_.user_id;
+  info.kind = accept_.kind;
+  info.roles = std::move(accept_.roles);
+  info.groups = std::move(accept_.groups);
+  core::Hub::AddResult added;
+  if (core::is_reliable(accept_.kind)) {
+    reliable_ =
+        std::make_shared<ReliableConnection>(context_, id_, accept_.kind, hub_, ws_.get_executor());
+    reliable_->set_user_id(info.user_id);
+    info.reconnection_token = reliable_->reconnection_token();
+    ReliableConnection::register_in(context_, reliable_);
+    reliable_->attach(shared_from_this(), /*resend_connected=*/false);
+    added = hub_->add_connection(info, reliable_);
+    if (added != core::Hub::AddResult::added) {
+      reliable_->end();
+      reliable_.reset();
+    }
+  } else {
+    added = hub_->add_connection(info, weak_from_this());
+    registered_ = added == core::Hub::AddResult::added;
+  }
+  if (added == core::Hub::AddResult::user_limit_reached)
+    refusal_ = "The user has reached the maximum number of connections.";
 }
 
 void WebSocketSession::on_accept(beast::error_code ec) {
@@ -68,21 +101,44 @@ void WebSocketSession::on_accept(beast::error_code ec) {
     return;
   }
   phase_ = Phase::open;
-  hub_ = context_.node.hub(accept_.hub);
-  core::ConnectionInfo info;
-  info.id = id_;
-  info.user_id = accept_.user_id;
-  info.kind = accept_.kind;
-  info.roles = std::move(accept_.roles);
-  info.groups = std::move(accept_.groups);
-  if (hub_->add_connection(info, weak_from_this()) == core::Hub::AddResult::user_limit_reached) {
-    begin_close(core::close_code::policy_violation,
-                "The user has reached the maximum number of connections.");
+  if (accept_.recover_connection_id) {
+    recover();
     return;
   }
-  registered_ = true;
+  if (refusal_) {
+    // The upgrade succeeded but the connection may not stay: tell the client why, close 1008.
+    begin_close(core::close_code::policy_violation, *refusal_);
+    return;
+  }
+  if (pending_close_) {
+    begin_close(pending_close_->code, std::move(pending_close_->reason),
+                pending_close_->from_logical);
+    return;
+  }
   WPS_LOG(debug, "ws") << "connected " << id_ << " hub=" << accept_.hub
-                       << (accept_.kind == core::ProtocolKind::json ? " json" : " simple");
+                       << (reliable_ ? " (reliable)" : "");
+  write_next();  // what was queued during the handshake (`connected`, early messages)
+  do_read();
+}
+
+void WebSocketSession::recover() {
+  // The upgrade is accepted either way; a session that cannot be recovered is closed with 1008,
+  // the one code on which the JS client stops retrying (spec §3.3, §6.4).
+  auto logical = ReliableConnection::find(context_, *accept_.recover_connection_id);
+  if (!logical || !logical->token_matches(accept_.recover_token) ||
+      logical->kind() != accept_.kind || logical->hub()->name() != accept_.hub ||
+      !logical->attach(shared_from_this(), /*resend_connected=*/true)) {
+    ++context_.counters.recoveries_refused;
+    WPS_LOG(debug, "ws") << "recovery refused for " << *accept_.recover_connection_id;
+    begin_close(core::close_code::policy_violation,
+                "The connection cannot be recovered: unknown or expired session.");
+    return;
+  }
+  ++context_.counters.recoveries;
+  id_ = logical->id();
+  hub_ = logical->hub();
+  reliable_ = std::move(logical);
+  WPS_LOG(debug, "ws") << "recovered " << id_;
   do_read();
 }
 
@@ -96,7 +152,8 @@ void WebSocketSession::on_read(beast::error_code ec, std::size_t) {
     if (ec != websocket::error::closed && ec != boost::asio::error::operation_aborted) {
       WPS_LOG(debug, "ws") << "read " << id_ << ": " << ec.message();
     }
-    finish();
+    // A close frame from the client ends its session; a dropped socket may be recovered.
+    finish(phase_ == Phase::open && ec != websocket::error::closed);
     return;
   }
   if (phase_ != Phase::open)
@@ -121,7 +178,7 @@ void WebSocketSession::on_read(beast::error_code ec, std::size_t) {
 void WebSocketSession::handle_message() {
   const std::string_view data(static_cast<const char*>(buffer_.data().data()), buffer_.size());
   std::optional<core::CloseRequest> close_request;
-  if (accept_.kind == core::ProtocolKind::json) {
+  if (core::is_json(accept_.kind)) {
     if (ws_.got_binary()) {
       ++context_.counters.protocol_error_closes;
       begin_close(core::close_code::unsupported_data,
@@ -132,6 +189,11 @@ void WebSocketSession::handle_message() {
     if (!decoded) {
       ++context_.counters.protocol_error_closes;
       begin_close(decoded.error.close_code, std::move(decoded.error.reason));
+      return;
+    }
+    if (const auto* ack = std::get_if<protocol::SequenceAck>(&*decoded.message)) {
+      if (reliable_)
+        reliable_->acknowledge(ack->sequence_id);
       return;
     }
     close_request = hub_->on_client_message(id_, std::move(*decoded.message));
@@ -154,16 +216,21 @@ void WebSocketSession::send(core::SharedFrame frame) {
 void WebSocketSession::close(std::uint16_t code, std::string reason) {
   boost::asio::post(ws_.get_executor(),
                     [self = shared_from_this(), code, r = std::move(reason)]() mutable {
-                      self->begin_close(code, std::move(r));
+                      self->begin_close(code, std::move(r), /*from_logical=*/true);
                     });
 }
 
 void WebSocketSession::enqueue(core::SharedFrame frame) {
-  if (phase_ != Phase::open || !frame)
+  // During the handshake frames wait in the queue; on_accept starts writing them.
+  if ((phase_ != Phase::open && phase_ != Phase::handshake) || !frame)
     return;
   const config::Limits& limits = context_.config.limits;
-  if (queue_.size() >= limits.max_pending_messages ||
-      queued_bytes_ + frame->data.size() > limits.max_pending_bytes) {
+  // A recovered reliable socket first receives the whole replay buffer: leave room for it.
+  const std::size_t max_messages =
+      limits.max_pending_messages + (reliable_ ? limits.max_replay_messages + 1 : 0);
+  const std::size_t max_bytes =
+      limits.max_pending_bytes + (reliable_ ? limits.max_replay_bytes : 0);
+  if (queue_.size() >= max_messages || queued_bytes_ + frame->data.size() > max_bytes) {
     ++context_.counters.slow_consumer_closes;
     WPS_LOG(info, "ws") << "closing slow consumer " << id_ << " (" << queue_.size() << " messages, "
                         << queued_bytes_ << " bytes queued)";
@@ -177,11 +244,26 @@ void WebSocketSession::enqueue(core::SharedFrame frame) {
   }
   queued_bytes_ += frame->data.size();
   queue_.push_back(std::move(frame));
-  if (!writing_)
-    do_write();
+  if (!writing_ && phase_ == Phase::open)
+    write_next();
 }
 
-void WebSocketSession::do_write() {
+void WebSocketSession::write_next() {
+  // Messages whose TTL (REST messageTtlSeconds) passed while they waited are not delivered.
+  std::optional<std::chrono::steady_clock::time_point> now;
+  while (!queue_.empty() && queue_.front()->expires_at.time_since_epoch().count() != 0) {
+    if (!now)
+      now = std::chrono::steady_clock::now();
+    if (queue_.front()->expires_at > *now)
+      break;
+    queued_bytes_ -= queue_.front()->data.size();
+    queue_.pop_front();
+  }
+  if (queue_.empty()) {
+    if (phase_ == Phase::closing)
+      do_close();
+    return;
+  }
   writing_ = true;
   const core::Frame& frame = *queue_.front();
   ws_.binary(frame.binary);
@@ -193,22 +275,26 @@ void WebSocketSession::on_write(beast::error_code ec, std::size_t) {
   writing_ = false;
   if (ec) {
     WPS_LOG(debug, "ws") << "write " << id_ << ": " << ec.message();
-    finish();
+    finish(phase_ == Phase::open);
     return;
   }
   queued_bytes_ -= queue_.front()->data.size();
   queue_.pop_front();
-  if (!queue_.empty()) {
-    do_write();
-  } else if (phase_ == Phase::closing) {
-    do_close();
-  }
+  write_next();
 }
 
-void WebSocketSession::begin_close(std::uint16_t code, std::string reason) {
+void WebSocketSession::begin_close(std::uint16_t code, std::string reason, bool from_logical) {
+  if (phase_ == Phase::handshake) {
+    // Closed (e.g. by the REST API) before the upgrade completed: close right after it.
+    if (!pending_close_)
+      pending_close_ = PendingClose{code, std::move(reason), from_logical};
+    return;
+  }
   if (phase_ != Phase::open)
     return;
   phase_ = Phase::closing;
+  if (reliable_ && !from_logical)
+    reliable_->detach(this, /*recoverable=*/false);
   // Unregister now: a closing connection receives nothing new and no longer "exists".
   if (registered_) {
     hub_->remove_connection(id_);
@@ -227,12 +313,8 @@ void WebSocketSession::begin_close(std::uint16_t code, std::string reason) {
   }
   close_reason_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
   WPS_LOG(debug, "ws") << "closing " << id_ << " code=" << code << " reason=" << reason;
-  if (!writing_) {
-    if (!queue_.empty())
-      do_write();
-    else
-      do_close();
-  }
+  if (!writing_)
+    write_next();
 }
 
 void WebSocketSession::do_close() {
@@ -240,10 +322,12 @@ void WebSocketSession::do_close() {
                   [self = shared_from_this()](beast::error_code) { self->finish(); });
 }
 
-void WebSocketSession::finish() {
+void WebSocketSession::finish(bool recoverable) {
   if (phase_ == Phase::closed)
     return;
   phase_ = Phase::closed;
+  if (reliable_)
+    reliable_->detach(this, recoverable);
   if (registered_) {
     hub_->remove_connection(id_);
     registered_ = false;

@@ -15,6 +15,7 @@
 
 #include "core/hub.hpp"
 #include "transport/handshake.hpp"
+#include "transport/reliable_connection.hpp"
 #include "transport/server_context.hpp"
 
 namespace wps::transport {
@@ -40,22 +41,41 @@ class WebSocketSession final : public core::Connection,
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void handle_message();
   void enqueue(core::SharedFrame frame);
-  void do_write();
+  // Starts the next write, dropping queued frames whose TTL passed; closes when done closing.
+  void write_next();
   void on_write(boost::beast::error_code ec, std::size_t bytes);
-  void begin_close(std::uint16_t code, std::string reason);
+  // `from_logical`: the close was ordered through core::Connection::close (by the hub or the
+  // reliable connection); otherwise the session itself refuses the client, which also ends a
+  // reliable client's logical connection.
+  void begin_close(std::uint16_t code, std::string reason, bool from_logical = false);
   void do_close();
-  void finish();
+  // The socket is gone. `recoverable`: it dropped without a close handshake, so a reliable
+  // client may come back.
+  void finish(bool recoverable = false);
+  // Registers the connection in its hub (a reliable one through its logical connection).
+  void register_connection();
+  void recover();
 
   boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
   ServerContext& context_;
   HandshakeAccept accept_;
   core::ConnId id_;
   std::shared_ptr<core::Hub> hub_;
+  // Reliable clients: the logical connection this socket carries (the hub holds that, not us).
+  std::shared_ptr<ReliableConnection> reliable_;
   boost::beast::flat_buffer buffer_;
   std::deque<core::SharedFrame> queue_;
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;
   bool registered_ = false;
+  // Set when the connection was refused after the handshake began (e.g. a user limit).
+  std::optional<std::string> refusal_;
+  struct PendingClose {
+    std::uint16_t code;
+    std::string reason;
+    bool from_logical;
+  };
+  std::optional<PendingClose> pending_close_;
   Phase phase_ = Phase::handshake;
   boost::beast::websocket::close_reason close_reason_;
 };

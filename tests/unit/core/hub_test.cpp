@@ -26,7 +26,7 @@ class HubTest : public ::testing::Test {
                                           std::vector<std::string> groups = {},
                                           ProtocolKind kind = ProtocolKind::json) {
     auto conn = std::make_shared<FakeConnection>();
-    ConnectionInfo info{id, std::move(user), kind, std::move(roles), std::move(groups)};
+    ConnectionInfo info{id, std::move(user), kind, std::move(roles), std::move(groups), {}};
     EXPECT_EQ(hub()->add_connection(info, conn), Hub::AddResult::added);
     conns_.push_back(conn);
     return conn;
@@ -182,15 +182,15 @@ TEST_F(HubTest, PublicationScopesAndExclusions) {
   b->clear();
   auto msg = std::make_shared<Message>();
   msg->payload = {protocol::DataType::json, R"({"k":1})"};
-  node_.publish({"chat", Scope::all, "", msg, {"b"}});
+  node_.publish({"chat", Scope::all, "", msg, {"b"}, nullptr});
   EXPECT_EQ(a->last_text(),
             R"({"type":"message","from":"server","dataType":"json","data":{"k":1}})");
   EXPECT_TRUE(b->frames().empty());
-  node_.publish({"chat", Scope::user, "bob", msg, {}});
+  node_.publish({"chat", Scope::user, "bob", msg, {}, nullptr});
   EXPECT_EQ(b->frames().size(), 1u);
-  node_.publish({"chat", Scope::connection, "a", msg, {}});
+  node_.publish({"chat", Scope::connection, "a", msg, {}, nullptr});
   EXPECT_EQ(a->frames().size(), 2u);
-  node_.publish({"other", Scope::all, "", msg, {}});  // another hub: nothing here
+  node_.publish({"other", Scope::all, "", msg, {}, nullptr});  // another hub: nothing here
   EXPECT_EQ(a->frames().size(), 2u);
 }
 
@@ -226,10 +226,10 @@ TEST(HubLimitsTest, GroupsPerConnectionAndConnectionsPerUser) {
   auto hub = node.hub("h");
   auto a = std::make_shared<FakeConnection>();
   ASSERT_EQ(
-      hub->add_connection({"a", "u", ProtocolKind::json, {"webpubsub.joinLeaveGroup"}, {}}, a),
+      hub->add_connection({"a", "u", ProtocolKind::json, {"webpubsub.joinLeaveGroup"}, {}, {}}, a),
       Hub::AddResult::added);
   auto a2 = std::make_shared<FakeConnection>();
-  EXPECT_EQ(hub->add_connection({"a2", "u", ProtocolKind::json, {}, {}}, a2),
+  EXPECT_EQ(hub->add_connection({"a2", "u", ProtocolKind::json, {}, {}, {}}, a2),
             Hub::AddResult::user_limit_reached);
   hub->on_client_message("a", protocol::JoinGroup{"g1", 1});
   EXPECT_NE(a->last_text()->find(R"("success":true)"), std::string::npos);
@@ -246,7 +246,8 @@ TEST(HubAckMemoryTest, RememberedAckIdsAreBounded) {
   Node node(broker, limits);
   auto hub = node.hub("h");
   auto a = std::make_shared<FakeConnection>();
-  hub->add_connection({"a", std::nullopt, ProtocolKind::json, {"webpubsub.joinLeaveGroup"}, {}}, a);
+  hub->add_connection({"a", std::nullopt, ProtocolKind::json, {"webpubsub.joinLeaveGroup"}, {}, {}},
+                      a);
   for (std::uint64_t id = 1; id <= 4; ++id)
     hub->on_client_message("a", protocol::JoinGroup{"g", id});
   hub->on_client_message("a", protocol::JoinGroup{"g", 1});  // forgotten: executed again

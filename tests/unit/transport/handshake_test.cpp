@@ -82,7 +82,10 @@ TEST_F(Fixture, HubInQueryAndBearerHeader) {
 
 TEST_F(Fixture, SubprotocolNegotiation) {
   target = "/client/hubs/chat?access_token=" + token(kAud);
-  protocols = {"json.reliable.webpubsub.azure.v1"};  // not supported yet: simple client
+  protocols = {"json.reliable.webpubsub.azure.v1"};
+  EXPECT_EQ(accepted().kind, core::ProtocolKind::json_reliable);
+  EXPECT_EQ(accepted().subprotocol, "json.reliable.webpubsub.azure.v1");
+  protocols = {"custom.v1"};  // unknown: a simple client, nothing echoed
   EXPECT_EQ(accepted().kind, core::ProtocolKind::simple);
   EXPECT_EQ(accepted().subprotocol, "");
   protocols = {"custom", "JSON.webpubsub.azure.v1", "json.webpubsub.azure.v1"};
@@ -132,6 +135,17 @@ TEST_F(Fixture, SecondaryKeyAndPublicOrigin) {
   EXPECT_EQ(status(), 401u);
   config.public_origin = "https://pubsub.example.com";
   EXPECT_EQ(status(), 101u);
+}
+
+TEST_F(Fixture, RecoveryParametersSkipTheStaleAccessToken) {
+  // The JS client appends the pair to its original URL; the old token may have expired.
+  target = "/client/hubs/chat?access_token=" + token(kAud, {}, {}, {}, kNow - 3600) +
+           "&awps_connection_id=abc&awps_reconnection_token=def";
+  protocols = {"json.reliable.webpubsub.azure.v1"};
+  HandshakeAccept a = accepted();
+  EXPECT_EQ(a.recover_connection_id, std::optional<std::string>("abc"));
+  EXPECT_EQ(a.recover_token, "def");
+  EXPECT_EQ(a.kind, core::ProtocolKind::json_reliable);
 }
 
 TEST_F(Fixture, QueryTokenWinsOverHeader) {
