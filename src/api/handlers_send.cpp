@@ -59,7 +59,7 @@ protocol::Payload read_payload(const Call& call) {
   return payload;
 }
 
-core::SharedMessage read_message(const Call& call) {
+std::shared_ptr<core::Message> read_message(const Call& call) {
   // Validate the query before the body so that a bad TTL is reported whatever the body.
   const long long ttl = call.query.integer("messageTtlSeconds", 0, kMaxTtlSeconds).value_or(0);
   auto message = std::make_shared<core::Message>();
@@ -80,7 +80,14 @@ Response publish(const Call& call, core::Scope scope, std::string target, bool w
     publication.filter = filter_param(call);
   if (with_excluded)
     publication.excluded = excluded_param(call);
-  publication.message = read_message(call);
+  auto message = read_message(call);
+  if (scope == core::Scope::group) {
+    // A REST send to a group reaches PubSub clients as a group message without a sender
+    // ("fromUserId": null), which is what the client SDK's group-message event listens for.
+    message->from = protocol::MessageSource::group;
+    message->group = publication.target;
+  }
+  publication.message = std::move(message);
   call.node.publish(publication);
   return empty_response(202, call.request);
 }

@@ -201,9 +201,11 @@ test('group.sendToAll reaches only the group members, with excluded and filter',
   await group.sendToAll({ in: 'room' });
   for (const c of [m1, m2]) {
     const m = await nextData(c);
-    // A REST group send reaches JSON clients as a data message with dataType/data; the service
-    // labels it either as a server message or as a message of the group.
-    assert.ok(m.from === 'server' || (m.from === 'group' && m.group === 'room'), JSON.stringify(m));
+    // A REST group send reaches JSON clients as a message of the group with no sender, which is
+    // what @azure/web-pubsub-client's group-message event needs.
+    assert.equal(m.from, 'group', JSON.stringify(m));
+    assert.equal(m.group, 'room');
+    assert.equal(m.fromUserId, null);
     assert.equal(m.dataType, 'json');
     assert.deepEqual(m.data, { in: 'room' });
   }

@@ -98,7 +98,8 @@ TEST_F(SendTest, SendToGroupReachesMembersOnly) {
   auto a = connect("a", std::nullopt, {"g"});
   auto b = connect("b");
   EXPECT_EQ(status(post("/api/hubs/chat/groups/g/:send", "x", "text/plain")), 202u);
-  EXPECT_TRUE(contains(*a->last_text(), R"("from":"server")"));
+  EXPECT_EQ(*a->last_text(),
+            R"({"type":"message","from":"group","fromUserId":null,"group":"g","dataType":"text","data":"x"})");
   EXPECT_TRUE(b->frames().empty());
 }
 
