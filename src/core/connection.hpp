@@ -15,18 +15,27 @@ using ConnId = std::string;
 // How a connection frames messages (spec §6.1). Each kind gets one encoding of a message, shared
 // by every recipient of that kind.
 enum class ProtocolKind : std::uint8_t {
-  simple,         // no subprotocol: raw text/binary frames
-  json,           // json.webpubsub.azure.v1
-  json_reliable,  // json.reliable.webpubsub.azure.v1: data messages carry a sequenceId
+  simple,             // no subprotocol: raw text/binary frames
+  json,               // json.webpubsub.azure.v1
+  json_reliable,      // json.reliable.webpubsub.azure.v1: data messages carry a sequenceId
+  protobuf,           // protobuf.webpubsub.azure.v1: binary frames
+  protobuf_reliable,  // protobuf.reliable.webpubsub.azure.v1
 };
-inline constexpr std::size_t kProtocolKindCount = 3;
+inline constexpr std::size_t kProtocolKindCount = 5;
 
 // Whether the kind speaks the JSON PubSub protocol (acks, system messages, pong).
 inline bool is_json(ProtocolKind kind) {
   return kind == ProtocolKind::json || kind == ProtocolKind::json_reliable;
 }
+inline bool is_protobuf(ProtocolKind kind) {
+  return kind == ProtocolKind::protobuf || kind == ProtocolKind::protobuf_reliable;
+}
+// PubSub clients (JSON or protobuf) as opposed to simple WebSocket clients.
+inline bool is_pubsub(ProtocolKind kind) {
+  return kind != ProtocolKind::simple;
+}
 inline bool is_reliable(ProtocolKind kind) {
-  return kind == ProtocolKind::json_reliable;
+  return kind == ProtocolKind::json_reliable || kind == ProtocolKind::protobuf_reliable;
 }
 
 // An encoded WebSocket message, immutable once built and shared by all its recipients.
@@ -51,11 +60,17 @@ inline SharedFrame make_frame(std::string data, bool binary,
 inline const std::string* protocol_name(ProtocolKind kind) {
   static const std::string json = "json.webpubsub.azure.v1";
   static const std::string json_reliable = "json.reliable.webpubsub.azure.v1";
+  static const std::string protobuf = "protobuf.webpubsub.azure.v1";
+  static const std::string protobuf_reliable = "protobuf.reliable.webpubsub.azure.v1";
   switch (kind) {
     case ProtocolKind::json:
       return &json;
     case ProtocolKind::json_reliable:
       return &json_reliable;
+    case ProtocolKind::protobuf:
+      return &protobuf;
+    case ProtocolKind::protobuf_reliable:
+      return &protobuf_reliable;
     case ProtocolKind::simple:
       break;
   }

@@ -15,6 +15,10 @@ namespace wps::core {
 // text/json, binary frame for binary/protobuf), PubSub clients the protocol's envelope.
 SharedFrame encode_message(ProtocolKind kind, const Message& message);
 
+// `frame` (a data message encoded for `kind`) with the recipient's sequence id: one copy per
+// reliable recipient instead of one encoding.
+SharedFrame with_sequence_id(ProtocolKind kind, const Frame& frame, std::uint64_t sequence_id);
+
 // Protocol control messages; nullptr for simple clients, which get none of them.
 SharedFrame encode_ack(ProtocolKind kind, const protocol::Ack& ack);
 SharedFrame encode_pong(ProtocolKind kind);

@@ -14,6 +14,8 @@ namespace {
 
 constexpr std::string_view kJsonProtocol = "json.webpubsub.azure.v1";
 constexpr std::string_view kJsonReliableProtocol = "json.reliable.webpubsub.azure.v1";
+constexpr std::string_view kProtobufProtocol = "protobuf.webpubsub.azure.v1";
+constexpr std::string_view kProtobufReliableProtocol = "protobuf.reliable.webpubsub.azure.v1";
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -116,6 +118,10 @@ HandshakeDecision decide_handshake(const HandshakeRequest& request, const config
       accept.kind = core::ProtocolKind::json;
     } else if (iequals(offered, kJsonReliableProtocol)) {
       accept.kind = core::ProtocolKind::json_reliable;
+    } else if (iequals(offered, kProtobufProtocol)) {
+      accept.kind = core::ProtocolKind::protobuf;
+    } else if (iequals(offered, kProtobufReliableProtocol)) {
+      accept.kind = core::ProtocolKind::protobuf_reliable;
     } else {
       continue;
     }

@@ -6,7 +6,6 @@
 #include <stdexcept>
 
 #include "core/frames.hpp"
-#include "protocol/json_codec.hpp"
 #include "util/log.hpp"
 
 namespace wps::transport {
@@ -71,9 +70,7 @@ void ReliableConnection::send(core::SharedFrame frame) {
       return;
     }
     const std::uint64_t sequence_id = next_sequence_id_++;
-    core::SharedFrame stamped =
-        core::make_frame(protocol::json::with_sequence_id(frame->data, sequence_id), frame->binary,
-                         frame->expires_at, true);
+    core::SharedFrame stamped = core::with_sequence_id(kind_, *frame, sequence_id);
     const config::Limits& limits = context_.config.limits;
     if (buffer_.size() < limits.max_replay_messages &&
         buffered_bytes_ + stamped->data.size() <= limits.max_replay_bytes) {

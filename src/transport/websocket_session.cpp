@@ -4,6 +4,7 @@
 
 #include "core/frames.hpp"
 #include "protocol/json_codec.hpp"
+#include "protocol/protobuf_codec.hpp"
 #include "util/ids.hpp"
 #include "util/log.hpp"
 
@@ -178,14 +179,17 @@ void WebSocketSession::on_read(beast::error_code ec, std::size_t) {
 void WebSocketSession::handle_message() {
   const std::string_view data(static_cast<const char*>(buffer_.data().data()), buffer_.size());
   std::optional<core::CloseRequest> close_request;
-  if (core::is_json(accept_.kind)) {
-    if (ws_.got_binary()) {
+  if (core::is_pubsub(accept_.kind)) {
+    const bool protobuf = core::is_protobuf(accept_.kind);
+    if (ws_.got_binary() != protobuf) {
       ++context_.counters.protocol_error_closes;
       begin_close(core::close_code::unsupported_data,
-                  "The JSON subprotocol requires text messages.");
+                  protobuf ? "The protobuf subprotocol requires binary messages."
+                           : "The JSON subprotocol requires text messages.");
       return;
     }
-    protocol::DecodeResult decoded = protocol::json::decode_client_message(data);
+    protocol::DecodeResult decoded = protobuf ? protocol::protobuf::decode_client_message(data)
+                                              : protocol::json::decode_client_message(data);
     if (!decoded) {
       ++context_.counters.protocol_error_closes;
       begin_close(decoded.error.close_code, std::move(decoded.error.reason));

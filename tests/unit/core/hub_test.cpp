@@ -7,6 +7,7 @@
 
 #include <memory>
 
+#include "core/frames.hpp"
 #include "core/memory_broker.hpp"
 #include "core/node.hpp"
 #include "support/fake_connection.hpp"
@@ -254,6 +255,35 @@ TEST(HubAckMemoryTest, RememberedAckIdsAreBounded) {
   EXPECT_NE(a->last_text()->find(R"("success":true)"), std::string::npos);
   hub->on_client_message("a", protocol::JoinGroup{"g", 4});
   EXPECT_NE(a->last_text()->find("Duplicate"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace wps::core
+
+namespace wps::core {
+namespace {
+
+TEST_F(HubTest, EachProtocolKindGetsItsOwnSharedEncoding) {
+  auto pub = connect("p", std::nullopt, {"webpubsub.sendToGroup"});
+  auto j1 = connect("j1", std::nullopt, {}, {"g"});
+  auto r1 = connect("r1", std::nullopt, {}, {"g"}, ProtocolKind::json_reliable);
+  auto p1 = connect("p1", std::nullopt, {}, {"g"}, ProtocolKind::protobuf);
+  auto p2 = connect("p2", std::nullopt, {}, {"g"}, ProtocolKind::protobuf_reliable);
+  hub()->on_client_message("p", protocol::SendToGroup{"g", std::nullopt, false, text("hi")});
+  const SharedFrame json_frame = j1->frames().back();
+  const SharedFrame proto_frame = p1->frames().back();
+  EXPECT_FALSE(json_frame->binary);
+  EXPECT_TRUE(json_frame->sequenced);
+  EXPECT_TRUE(proto_frame->binary);
+  EXPECT_TRUE(proto_frame->sequenced);
+  // The reliable kinds get their own encoding (the logical connection stamps it).
+  EXPECT_NE(r1->frames().back().get(), json_frame.get());
+  EXPECT_NE(p2->frames().back().get(), proto_frame.get());
+  EXPECT_EQ(r1->frames().back()->data, json_frame->data);
+  auto stamped = with_sequence_id(ProtocolKind::json_reliable, *r1->frames().back(), 7);
+  EXPECT_EQ(stamped->data.rfind(R"({"sequenceId":7,"type":"message")", 0), 0u);
+  // Connected and acks are binary for protobuf clients.
+  EXPECT_TRUE(p1->frames().front()->binary);
 }
 
 }  // namespace
