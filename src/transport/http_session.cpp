@@ -176,6 +176,24 @@ void HttpSession::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
 void HttpSession::do_shutdown() {
   beast::error_code ec;
   stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+  // Lingering close: a client may still be sending a body we refused (413). Closing now would
+  // make the kernel reset the connection and the client could lose our answer, so read and
+  // discard until it stops, for a bounded time and number of bytes.
+  linger_budget_ = kLingerBytes;
+  stream_.expires_after(kLingerTime);
+  do_linger();
+}
+
+void HttpSession::do_linger() {
+  linger_buffer_.resize(16 * 1024);
+  stream_.async_read_some(
+      boost::asio::buffer(linger_buffer_),
+      [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
+        if (ec || bytes >= self->linger_budget_)
+          return;  // EOF, error, timeout or enough: the session ends and the socket closes
+        self->linger_budget_ -= bytes;
+        self->do_linger();
+      });
 }
 
 }  // namespace wps::transport

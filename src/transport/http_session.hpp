@@ -4,8 +4,10 @@
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <chrono>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "transport/server_context.hpp"
 
@@ -26,6 +28,11 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
   void write(Response&& response);
   void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t bytes);
   void do_shutdown();
+  void do_linger();
+
+  // Lingering close after a refusal: at most this long and this many discarded bytes.
+  static constexpr std::chrono::seconds kLingerTime{2};
+  static constexpr std::size_t kLingerBytes = 4 * 1024 * 1024;
 
   boost::beast::tcp_stream stream_;
   ServerContext& context_;
@@ -33,6 +40,8 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::shared_ptr<Response> response_;
   bool first_request_ = true;
+  std::vector<char> linger_buffer_;
+  std::size_t linger_budget_ = 0;
 };
 
 // A JSON ErrorDetail response ({"code":..,"message":..}) with the x-ms-error-code header; HEAD
