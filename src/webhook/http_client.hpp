@@ -1,0 +1,57 @@
+#pragma once
+// A one-shot asynchronous HTTP/1.1 client call (Boost.Beast over TCP) with an overall deadline.
+// Only http:// URLs: https:// handlers are refused with a clear error (the webhook layer links
+// libcrypto, not libssl).
+
+#include <boost/asio/any_io_executor.hpp>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace wps::webhook {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method = "POST";  // POST, OPTIONS, GET
+  std::string url;              // absolute http:// URL
+  HeaderList headers;           // sent in this order, with this casing
+  std::string body;
+  std::chrono::milliseconds timeout{30'000};
+  std::size_t max_body_bytes = 16 * 1024 * 1024;
+};
+
+struct HttpResponse {
+  bool completed = false;  // a full response arrived (any status)
+  bool timed_out = false;
+  std::string error;  // why it did not complete
+  unsigned status = 0;
+  HeaderList headers;
+  std::string body;
+
+  // Every value of the header `name` (case-insensitive), in order.
+  std::vector<std::string> values(std::string_view name) const;
+  // The last value of `name`, or nullopt.
+  std::optional<std::string> last(std::string_view name) const;
+};
+
+class HttpCall {
+ public:
+  virtual ~HttpCall() = default;
+  // Sends the request; call once.
+  virtual void start() = 0;
+  // Ends the call: the callback runs with error "cancelled" unless it already ran.
+  virtual void cancel() = 0;
+};
+
+// A call not yet started; after start(), `done` runs exactly once on a strand of `executor`.
+std::shared_ptr<HttpCall> make_http_call(boost::asio::any_io_executor executor, HttpRequest request,
+                                         std::function<void(HttpResponse)> done);
+
+}  // namespace wps::webhook
