@@ -105,6 +105,19 @@ void Server::start() {
   } else {
     endpoint_host_ = address.to_string();
   }
+  // Event handlers see this host as WebHook-Request-Origin (the service sends its own host).
+  std::string origin = endpoint_host_ + ":" + std::to_string(port_);
+  if (!config_.public_origin.empty()) {
+    const auto scheme_end = config_.public_origin.find("://");
+    origin = scheme_end == std::string::npos ? config_.public_origin
+                                             : config_.public_origin.substr(scheme_end + 3);
+  }
+  webhook::DispatcherOptions options;
+  options.connect_timeout = config_.limits.event_handler_timeout;
+  options.user_event_timeout = config_.limits.event_handler_timeout;
+  dispatcher_ = std::make_unique<webhook::Dispatcher>(ioc_.get_executor(), config_,
+                                                      std::move(origin), options);
+  context_.dispatcher = dispatcher_.get();
   for (auto& listener : listeners_) {
     WPS_LOG(info, "server") << "listening on " << listener->local_endpoint();
     listener->run();
@@ -114,6 +127,39 @@ void Server::start() {
 std::string Server::connection_string() const {
   return "Endpoint=http://" + endpoint_host_ + ":" + std::to_string(port_) +
          ";AccessKey=" + config_.primary_key + ";Version=1.0;";
+}
+
+void Server::watch_config(std::string path, Reloader reload) {
+  watched_path_ = std::move(path);
+  reload_ = std::move(reload);
+  std::error_code ec;
+  const auto mtime = std::filesystem::last_write_time(watched_path_, ec);
+  if (!ec)
+    watched_mtime_ = mtime;
+  watch_timer_ = std::make_unique<net::steady_timer>(ioc_);
+  check_config();
+}
+
+void Server::check_config() {
+  watch_timer_->expires_after(std::chrono::seconds(1));
+  watch_timer_->async_wait([this](const boost::system::error_code& ec) {
+    if (ec || shutting_down_)
+      return;
+    std::error_code fs_ec;
+    const auto mtime = std::filesystem::last_write_time(watched_path_, fs_ec);
+    if (!fs_ec && (!watched_mtime_ || mtime != *watched_mtime_)) {
+      watched_mtime_ = mtime;
+      std::string error;
+      if (auto fresh = reload_(error)) {
+        if (dispatcher_)
+          dispatcher_->update_settings(fresh->default_hub, fresh->hubs);
+        WPS_LOG(info, "server") << "reloaded event handlers from " << watched_path_;
+      } else {
+        WPS_LOG(warn, "server") << "config change ignored: " << error;
+      }
+    }
+    check_config();
+  });
 }
 
 void Server::run() {
@@ -142,6 +188,8 @@ void Server::shutdown() {
     shutting_down_ = true;
     boost::system::error_code ec;
     signals_.cancel(ec);
+    if (watch_timer_)
+      watch_timer_->cancel();
     for (auto& listener : listeners_)
       listener->stop();
     // Going away (1001), not 1008: reliable clients may recover on another node.
@@ -154,6 +202,9 @@ void Server::wait_for_clients(std::chrono::steady_clock::time_point deadline) {
   if (context_.open_websockets.load() == 0 || std::chrono::steady_clock::now() >= deadline) {
     WPS_LOG(info, "server") << "stopped (" << context_.open_websockets.load()
                             << " connections left)";
+    // Pending upstream requests (disconnected events of the closed clients) end here.
+    if (dispatcher_)
+      dispatcher_->stop();
     ioc_.stop();
     return;
   }

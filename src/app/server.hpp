@@ -6,7 +6,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <filesystem>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +19,7 @@
 #include "core/node.hpp"
 #include "transport/listener.hpp"
 #include "transport/server_context.hpp"
+#include "webhook/dispatcher.hpp"
 
 namespace wps::app {
 
@@ -39,8 +43,15 @@ class Server {
   // "Endpoint=http://localhost:<port>;AccessKey=<key>;Version=1.0;"
   std::string connection_string() const;
 
+  // Watches `path` (checked every second) and, when it changes, reloads the event-handler
+  // settings with `reload` (the full loader: file + environment + flags). Other settings need a
+  // restart. Call before run().
+  using Reloader = std::function<std::optional<config::Config>(std::string& error)>;
+  void watch_config(std::string path, Reloader reload);
+
  private:
   void wait_for_clients(std::chrono::steady_clock::time_point deadline);
+  void check_config();
 
   config::Config config_;
   boost::asio::io_context ioc_;
@@ -48,12 +59,17 @@ class Server {
   core::Node node_;
   transport::ServerContext context_;
   api::RestApi rest_api_;
+  std::unique_ptr<webhook::Dispatcher> dispatcher_;
   std::vector<std::shared_ptr<transport::Listener>> listeners_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer shutdown_timer_;
   std::uint16_t port_ = 0;
   std::string endpoint_host_;
   bool shutting_down_ = false;
+  std::string watched_path_;
+  Reloader reload_;
+  std::optional<std::filesystem::file_time_type> watched_mtime_;
+  std::unique_ptr<boost::asio::steady_timer> watch_timer_;
 };
 
 // Whether `host` (a name or an address literal) resolves only to loopback addresses.

@@ -53,6 +53,10 @@ struct Limits {
   // session ends with 1008 (service: 1000 messages or 16 MiB, spec §6.4).
   std::size_t max_replay_messages = 1000;
   std::size_t max_replay_bytes = 16 * 1024 * 1024;
+  // Time an event handler gets to answer a blocking event (connect, user events), retries
+  // included; then the client is refused (500) or its event fails. The emulator allows 100 s;
+  // 30 s keeps a stuck handler from holding clients that long.
+  std::chrono::milliseconds event_handler_timeout{30'000};
   // JWT clock skew tolerance (emulator value, spec §10.1).
   std::chrono::seconds clock_skew{300};
 };

@@ -323,6 +323,23 @@ const std::vector<Setting>& settings() {
                  [](const Config& c) { return show_bool(c.default_hub.allow_anonymous); },
                  [](const Config&) { return std::string(); }});
 
+    t.push_back({"event-handler", "WPS_EVENT_HANDLER", "hubs._default.eventHandlers", "URL",
+                 "Quick start: send every event of hubs that do not say otherwise to this "
+                 "handler URL ({hub} and {event} are filled in).",
+                 [](Config& c, const Input& in) {
+                   const std::string url = in.text();
+                   if (auto problem = check_url_template(url); !problem.empty())
+                     in.fail(problem);
+                   c.default_hub.event_handlers = {
+                       EventHandler{url, {"connect", "connected", "disconnected"}, "*"}};
+                 },
+                 [](const Config& c) {
+                   return c.default_hub.event_handlers.empty()
+                              ? std::string()
+                              : c.default_hub.event_handlers.front().url_template;
+                 },
+                 [](const Config&) { return std::string(); }});
+
     t.push_back(size_limit("max-message-bytes", "WPS_MAX_MESSAGE_BYTES", "limits.maxMessageBytes",
                            "Largest WebSocket message accepted from a client.",
                            &Limits::max_message_bytes, 1));
@@ -384,6 +401,10 @@ const std::vector<Setting>& settings() {
                            "Unacknowledged bytes kept per reliable connection for replay; beyond "
                            "it the session ends (1008).",
                            &Limits::max_replay_bytes, 1));
+    t.push_back(ms_limit("event-handler-timeout-ms", "WPS_EVENT_HANDLER_TIMEOUT_MS",
+                         "limits.eventHandlerTimeoutMs",
+                         "Time an event handler gets to answer connect and user events.",
+                         &Limits::event_handler_timeout, 1, kOneDayMs));
     t.push_back({"clock-skew-seconds", "WPS_CLOCK_SKEW_SECONDS", "limits.clockSkewSeconds", "S",
                  "Tolerance for token exp/nbf/iat (0..86400).",
                  [](Config& c, const Input& in) {

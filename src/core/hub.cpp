@@ -208,6 +208,45 @@ std::optional<CloseRequest> Hub::on_client_message(const ConnId& id,
   return std::nullopt;
 }
 
+bool Hub::reject_duplicate(const ConnId& id, std::uint64_t ack_id) {
+  std::shared_ptr<Connection> connection;
+  ProtocolKind kind;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = connections_.find(id);
+    if (it == connections_.end() || !it->second.acked.contains(ack_id))
+      return false;
+    connection = it->second.sink.lock();
+    kind = it->second.info.kind;
+  }
+  send_ack(connection, kind, ack_id, protocol::ack_error::duplicate,
+           "Message with ack-id: " + std::to_string(ack_id) + " has been processed");
+  return true;
+}
+
+void Hub::complete_event(const ConnId& id, std::optional<std::uint64_t> ack_id, bool success,
+                         std::string error_message) {
+  if (!ack_id)
+    return;
+  std::shared_ptr<Connection> connection;
+  ProtocolKind kind;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = connections_.find(id);
+    if (it == connections_.end())
+      return;
+    if (success)
+      remember_ack_locked(it->second, *ack_id);
+    connection = it->second.sink.lock();
+    kind = it->second.info.kind;
+  }
+  if (success)
+    send_ack(connection, kind, *ack_id);
+  else
+    send_ack(connection, kind, *ack_id, protocol::ack_error::internal_server_error,
+             std::move(error_message));
+}
+
 std::optional<CloseRequest> Hub::on_simple_message(const ConnId&, protocol::Payload&&) {
   // Every frame of a simple client is a `message` user event for the event handler. With no
   // handler configured the service drops the connection (spec §6.2; the emulator uses 1011).

@@ -63,6 +63,14 @@ class Hub {
   // A decoded message of a PubSub client: acks, pongs and deliveries are sent from here.
   std::optional<CloseRequest> on_client_message(const ConnId& id,
                                                 protocol::ClientMessage&& message);
+  // Events handled by an upstream event handler (the transport calls the handler):
+  // true, with a Duplicate ack sent, when `ack_id` already succeeded on this connection.
+  bool reject_duplicate(const ConnId& id, std::uint64_t ack_id);
+  // The handler's verdict: a successful ack id is remembered; the ack (success, or
+  // InternalServerError with `error_message`) is sent when the event had an ack id.
+  void complete_event(const ConnId& id, std::optional<std::uint64_t> ack_id, bool success,
+                      std::string error_message);
+
   // A frame of a simple client (a `message` user event upstream).
   std::optional<CloseRequest> on_simple_message(const ConnId& id, protocol::Payload&& payload);
 

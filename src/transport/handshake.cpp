@@ -80,6 +80,20 @@ bool is_client_endpoint(std::string_view target) {
   return parse_target(target).has_value();
 }
 
+core::ProtocolKind protocol_kind_of(const std::vector<std::string_view>& offered) {
+  for (std::string_view value : offered) {
+    if (iequals(value, kJsonProtocol))
+      return core::ProtocolKind::json;
+    if (iequals(value, kJsonReliableProtocol))
+      return core::ProtocolKind::json_reliable;
+    if (iequals(value, kProtobufProtocol))
+      return core::ProtocolKind::protobuf;
+    if (iequals(value, kProtobufReliableProtocol))
+      return core::ProtocolKind::protobuf_reliable;
+  }
+  return core::ProtocolKind::simple;
+}
+
 void split_protocols(std::string_view value, std::vector<std::string_view>& out) {
   while (!value.empty()) {
     const std::size_t comma = value.find(',');
@@ -114,19 +128,12 @@ HandshakeDecision decide_handshake(const HandshakeRequest& request, const config
 
   // Subprotocol: echo the first offered value we support; anything else is a simple client.
   for (std::string_view offered : request.offered_protocols) {
-    if (iequals(offered, kJsonProtocol)) {
-      accept.kind = core::ProtocolKind::json;
-    } else if (iequals(offered, kJsonReliableProtocol)) {
-      accept.kind = core::ProtocolKind::json_reliable;
-    } else if (iequals(offered, kProtobufProtocol)) {
-      accept.kind = core::ProtocolKind::protobuf;
-    } else if (iequals(offered, kProtobufReliableProtocol)) {
-      accept.kind = core::ProtocolKind::protobuf_reliable;
-    } else {
-      continue;
+    const core::ProtocolKind kind = protocol_kind_of({offered});
+    if (kind != core::ProtocolKind::simple) {
+      accept.kind = kind;
+      accept.subprotocol = std::string(offered);
+      break;
     }
-    accept.subprotocol = std::string(offered);
-    break;
   }
 
   // Recovery of a reliable connection: the JS client appends the pair to its original URL, so a
@@ -172,6 +179,7 @@ HandshakeDecision decide_handshake(const HandshakeRequest& request, const config
                                        config.audience_ignore_host))
       return reject(401, "Unauthorized", "The access token's audience does not match this hub.");
     auth::Claims& claims = *verified.claims;
+    accept.claims = claims.all;
     if (claims.subject && !claims.subject->empty())
       accept.user_id = std::move(claims.subject);
     accept.roles = std::move(claims.roles);

@@ -3,6 +3,7 @@
 // client is, which subprotocol, or which HTTP status refuses it. No I/O: tested directly.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,6 +39,8 @@ struct HandshakeAccept {
   // closes with 1008 when it cannot recover.
   std::optional<std::string> recover_connection_id;
   std::string recover_token;
+  // Every claim of the token, each as a list of strings (for the `connect` event).
+  std::map<std::string, std::vector<std::string>> claims;
 };
 
 struct HandshakeReject {
@@ -50,6 +53,9 @@ using HandshakeDecision = std::variant<HandshakeAccept, HandshakeReject>;
 
 HandshakeDecision decide_handshake(const HandshakeRequest& request, const config::Config& config,
                                    std::int64_t now_seconds);
+
+// The protocol kind of the first supported value of `offered` (simple when none).
+core::ProtocolKind protocol_kind_of(const std::vector<std::string_view>& offered);
 
 // Splits Sec-WebSocket-Protocol header values ("a, b") into trimmed tokens.
 void split_protocols(std::string_view header_value, std::vector<std::string_view>& out);

@@ -1,14 +1,20 @@
 #include "transport/http_session.hpp"
 
+#include <algorithm>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <boost/url/parse.hpp>
 #include <chrono>
 
+#include "protocol/names.hpp"
 #include "transport/handshake.hpp"
 #include "transport/websocket_session.hpp"
+#include "util/ids.hpp"
 #include "util/log.hpp"
+#include "webhook/dispatcher.hpp"
 
 namespace wps::transport {
 
@@ -150,9 +156,110 @@ void HttpSession::handle_client_endpoint(Request&& request) {
       return;
     }
   }
+  webhook::ConnectionContext upstream_context;
+  upstream_context.hub = accept.hub;
+  upstream_context.connection_id = util::random_hex_id();
+  upstream_context.user_id = accept.user_id;
+  upstream_context.subprotocol = accept.subprotocol;
+  auto upstream = std::make_shared<Upstream>(context_.dispatcher, std::move(upstream_context));
+  if (!accept.recover_connection_id && upstream->has_handler("connect", false)) {
+    call_connect(std::move(request), std::move(accept), std::move(upstream), hs.offered_protocols);
+    return;
+  }
+  start_websocket(std::move(request), std::move(accept), std::move(upstream));
+}
+
+void HttpSession::start_websocket(Request&& request, HandshakeAccept&& accept,
+                                  std::shared_ptr<Upstream> upstream) {
   stream_.expires_never();
-  std::make_shared<WebSocketSession>(std::move(stream_), context_, std::move(accept))
+  core::ConnId id = upstream->snapshot().connection_id;
+  std::make_shared<WebSocketSession>(std::move(stream_), context_, std::move(accept), std::move(id),
+                                     std::move(upstream))
       ->run(std::move(request));
+}
+
+void HttpSession::call_connect(Request&& request, HandshakeAccept&& accept,
+                               std::shared_ptr<Upstream> upstream,
+                               const std::vector<std::string_view>& offered) {
+  // The `connect` event (spec §8.5): blocking, before the upgrade. Its body lists the claims,
+  // the query (without the token), the headers (without Authorization) and the subprotocols.
+  webhook::ConnectRequest body;
+  body.claims = accept.claims;
+  if (auto parsed = boost::urls::parse_origin_form(request.target())) {
+    for (auto param : parsed->params()) {
+      if (param.key == "access_token")
+        continue;
+      body.query[std::string(param.key)].emplace_back(param.has_value ? std::string(param.value)
+                                                                      : std::string());
+    }
+  }
+  for (const auto& field : request) {
+    if (field.name() == http::field::authorization)
+      continue;
+    body.headers[std::string(field.name_string())].emplace_back(field.value());
+  }
+  for (std::string_view p : offered)
+    body.subprotocols.emplace_back(p);
+  // The handler has event_handler_timeout to answer; the client waits that long.
+  stream_.expires_after(context_.config.limits.event_handler_timeout + std::chrono::seconds(5));
+  auto pending = std::make_shared<PendingUpgrade>(
+      PendingUpgrade{std::move(request), std::move(accept), upstream});
+  upstream->dispatcher()->connect(
+      upstream->snapshot(), std::move(body),
+      [self = shared_from_this(), pending](webhook::ConnectResult result) mutable {
+        boost::asio::post(self->stream_.get_executor(),
+                          [self, pending, r = std::move(result)]() mutable {
+                            self->on_connect_result(std::move(*pending), std::move(r));
+                          });
+      });
+}
+
+void HttpSession::on_connect_result(PendingUpgrade&& pending, webhook::ConnectResult result) {
+  const unsigned version = pending.request.version();
+  auto refuse = [&](unsigned status, std::string_view message) {
+    ++context_.counters.handshakes_rejected;
+    write(make_error_response(status, status == 500 ? "InternalServerError" : "Unauthorized",
+                              message, version, false, false));
+  };
+  if (!result.accepted) {
+    WPS_LOG(info, "http") << "connect refused by the event handler (" << result.status
+                          << "): " << result.error;
+    // 4xx answers are relayed as the status of the upgrade; anything else is a 500.
+    const unsigned status = result.status >= 400 && result.status < 500 ? result.status : 500;
+    refuse(status, status == 500 ? "The event handler failed." : "Refused by the event handler.");
+    return;
+  }
+  HandshakeAccept& accept = pending.accept;
+  if (result.user_id)
+    accept.user_id = result.user_id->empty() ? std::nullopt : std::optional(*result.user_id);
+  if (result.roles)
+    accept.roles = std::move(*result.roles);  // replaces the token's roles
+  if (result.groups && !result.groups->empty()) {
+    for (const std::string& group : *result.groups) {
+      if (!protocol::is_valid_group_name(group)) {
+        refuse(500, "The event handler returned an invalid group name.");
+        return;
+      }
+    }
+    accept.groups = std::move(*result.groups);  // replaces the token's groups
+  }
+  if (result.subprotocol) {
+    // Must be one the client offered; a custom one makes a simple WebSocket client.
+    std::vector<std::string_view> offered;
+    const auto values = pending.request.equal_range(http::field::sec_websocket_protocol);
+    for (auto it = values.first; it != values.second; ++it)
+      split_protocols(it->value(), offered);
+    if (std::find(offered.begin(), offered.end(), *result.subprotocol) == offered.end()) {
+      refuse(500, "The event handler chose a subprotocol the client did not offer.");
+      return;
+    }
+    std::vector<std::string_view> chosen{*result.subprotocol};
+    accept.kind = protocol_kind_of(chosen);
+    accept.subprotocol = *result.subprotocol;
+  }
+  pending.upstream->update(result.state, result.cookies);
+  pending.upstream->set_identity(accept.user_id, accept.subprotocol);
+  start_websocket(std::move(pending.request), std::move(accept), std::move(pending.upstream));
 }
 
 void HttpSession::write(Response&& response) {

@@ -9,7 +9,9 @@
 #include <optional>
 #include <vector>
 
+#include "transport/handshake.hpp"
 #include "transport/server_context.hpp"
+#include "transport/upstream.hpp"
 
 namespace wps::transport {
 
@@ -24,7 +26,18 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
 
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
+  struct PendingUpgrade {
+    Request request;
+    HandshakeAccept accept;
+    std::shared_ptr<Upstream> upstream;
+  };
+
   void handle_client_endpoint(Request&& request);
+  void call_connect(Request&& request, HandshakeAccept&& accept, std::shared_ptr<Upstream> upstream,
+                    const std::vector<std::string_view>& offered);
+  void on_connect_result(PendingUpgrade&& pending, webhook::ConnectResult result);
+  void start_websocket(Request&& request, HandshakeAccept&& accept,
+                       std::shared_ptr<Upstream> upstream);
   void write(Response&& response);
   void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t bytes);
   void do_shutdown();

@@ -181,6 +181,8 @@ void ReliableConnection::terminate(std::shared_ptr<core::Connection> notify, std
     recovery_timer_.cancel();
   }
   hub_->remove_connection(id_);
+  if (upstream_)
+    upstream_->disconnected(reason);
   {
     std::lock_guard lock(context_.reliable_mutex);
     auto it = context_.reliable_connections.find(id_);

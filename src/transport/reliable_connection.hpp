@@ -21,6 +21,7 @@
 #include "core/connection.hpp"
 #include "core/hub.hpp"
 #include "transport/server_context.hpp"
+#include "transport/upstream.hpp"
 
 namespace wps::transport {
 
@@ -85,10 +86,14 @@ class ReliableConnection final : public core::Connection,
   std::optional<std::string> user_id_;
   boost::asio::steady_timer recovery_timer_;
   std::uint64_t detach_generation_ = 0;
+  std::shared_ptr<Upstream> upstream_;
 
  public:
   // For the `connected` message replayed on recovery.
   void set_user_id(std::optional<std::string> user_id) { user_id_ = std::move(user_id); }
+  // The event-handler context, which lives as long as the logical connection.
+  void set_upstream(std::shared_ptr<Upstream> upstream) { upstream_ = std::move(upstream); }
+  const std::shared_ptr<Upstream>& upstream() const { return upstream_; }
 };
 
 }  // namespace wps::transport

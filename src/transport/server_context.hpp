@@ -34,12 +34,19 @@ using HttpResponse = boost::beast::http::response<boost::beast::http::string_bod
 using RestHandler = std::function<HttpResponse(const HttpRequest&)>;
 
 class ReliableConnection;
+}  // namespace wps::transport
+namespace wps::webhook {
+class Dispatcher;
+}
+namespace wps::transport {
 
 struct ServerContext {
   ServerContext(const config::Config& cfg, core::Node& n) : config(cfg), node(n) {}
   const config::Config& config;
   core::Node& node;
   RestHandler rest_handler;
+  // Upstream event handlers; null until the server has started.
+  webhook::Dispatcher* dispatcher = nullptr;
   std::atomic<std::size_t> open_websockets{0};
   Counters counters;
 

@@ -5,7 +5,6 @@
 #include "core/frames.hpp"
 #include "protocol/json_codec.hpp"
 #include "protocol/protobuf_codec.hpp"
-#include "util/ids.hpp"
 #include "util/log.hpp"
 
 namespace wps::transport {
@@ -22,18 +21,19 @@ constexpr std::size_t kMaxCloseReason = 123;
 }  // namespace
 
 WebSocketSession::WebSocketSession(beast::tcp_stream&& stream, ServerContext& context,
-                                   HandshakeAccept&& accept)
+                                   HandshakeAccept&& accept, core::ConnId id,
+                                   std::shared_ptr<Upstream> upstream)
     : ws_(std::move(stream)),
       context_(context),
       accept_(std::move(accept)),
-      id_(util::random_hex_id()) {
+      id_(std::move(id)),
+      upstream_(std::move(upstream)) {
   ++context_.open_websockets;
   ++context_.counters.connections_opened;
 }
 
 WebSocketSession::~WebSocketSession() {
-  if (registered_)
-    hub_->remove_connection(id_);
+  unregister("");
   --context_.open_websockets;
   ++context_.counters.connections_closed;
 }
@@ -79,6 +79,7 @@ void WebSocketSession::register_connection() {
     reliable_ =
         std::make_shared<ReliableConnection>(context_, id_, accept_.kind, hub_, ws_.get_executor());
     reliable_->set_user_id(info.user_id);
+    reliable_->set_upstream(upstream_);
     info.reconnection_token = reliable_->reconnection_token();
     ReliableConnection::register_in(context_, reliable_);
     reliable_->attach(shared_from_this(), /*resend_connected=*/false);
@@ -119,6 +120,7 @@ void WebSocketSession::on_accept(beast::error_code ec) {
   WPS_LOG(debug, "ws") << "connected " << id_ << " hub=" << accept_.hub
                        << (reliable_ ? " (reliable)" : "");
   write_next();  // what was queued during the handshake (`connected`, early messages)
+  upstream_->connected();
   do_read();
 }
 
@@ -138,6 +140,7 @@ void WebSocketSession::recover() {
   ++context_.counters.recoveries;
   id_ = logical->id();
   hub_ = logical->hub();
+  upstream_ = logical->upstream();
   reliable_ = std::move(logical);
   WPS_LOG(debug, "ws") << "recovered " << id_;
   do_read();
@@ -172,7 +175,9 @@ void WebSocketSession::on_read(beast::error_code ec, std::size_t) {
   }
   handle_message();
   buffer_.consume(buffer_.size());
-  if (phase_ == Phase::open)
+  // While an event handler works on this connection's event, reading waits: events of one
+  // connection reach the handler one at a time, in order (spec §8.7).
+  if (phase_ == Phase::open && !awaiting_upstream_)
     do_read();
 }
 
@@ -200,15 +205,67 @@ void WebSocketSession::handle_message() {
         reliable_->acknowledge(ack->sequence_id);
       return;
     }
+    if (auto* event = std::get_if<protocol::Event>(&*decoded.message);
+        event && upstream_->has_handler(event->event, true)) {
+      if (event->ack_id && hub_->reject_duplicate(id_, *event->ack_id))
+        return;
+      call_upstream(event->event, std::move(event->data), event->ack_id);
+      return;
+    }
     close_request = hub_->on_client_message(id_, std::move(*decoded.message));
   } else {
     protocol::Payload payload{
         ws_.got_binary() ? protocol::DataType::binary : protocol::DataType::text,
         std::string(data)};
+    if (upstream_->has_handler("message", true)) {
+      call_upstream("message", std::move(payload), std::nullopt);
+      return;
+    }
     close_request = hub_->on_simple_message(id_, std::move(payload));
   }
   if (close_request)
     begin_close(close_request->code, std::move(close_request->reason));
+}
+
+void WebSocketSession::call_upstream(std::string event, protocol::Payload payload,
+                                     std::optional<std::uint64_t> ack_id) {
+  awaiting_upstream_ = true;
+  upstream_->dispatcher()->user_event(
+      upstream_->snapshot(), std::move(event), std::move(payload),
+      [self = shared_from_this(), ack_id](webhook::UserEventResult result) mutable {
+        boost::asio::post(self->ws_.get_executor(),
+                          [self, ack_id, r = std::move(result)]() mutable {
+                            self->on_upstream_result(ack_id, std::move(r));
+                          });
+      });
+}
+
+void WebSocketSession::on_upstream_result(std::optional<std::uint64_t> ack_id,
+                                          webhook::UserEventResult result) {
+  awaiting_upstream_ = false;
+  if (phase_ != Phase::open)
+    return;
+  core::Connection& sink = reliable_ ? static_cast<core::Connection&>(*reliable_) : *this;
+  if (result.ok) {
+    upstream_->update(result.state, result.cookies);
+    if (result.reply) {
+      // The handler's answer goes to this client only, before the ack (spec §8.7): a raw frame
+      // for simple clients, a message from the server for PubSub clients.
+      core::Message reply;
+      reply.from = protocol::MessageSource::server;
+      reply.payload = std::move(*result.reply);
+      sink.send(core::encode_message(accept_.kind, reply));
+    }
+  } else {
+    WPS_LOG(info, "ws") << "event handler failed for " << id_ << ": " << result.error;
+    if (!core::is_pubsub(accept_.kind)) {
+      // A simple client's frame that no handler took is dropped with its connection (§6.2).
+      begin_close(core::close_code::internal_error, "The event handler failed.");
+      return;
+    }
+  }
+  hub_->complete_event(id_, ack_id, result.ok, result.ok ? std::string() : "Internal server error");
+  do_read();
 }
 
 void WebSocketSession::send(core::SharedFrame frame) {
@@ -300,10 +357,7 @@ void WebSocketSession::begin_close(std::uint16_t code, std::string reason, bool 
   if (reliable_ && !from_logical)
     reliable_->detach(this, /*recoverable=*/false);
   // Unregister now: a closing connection receives nothing new and no longer "exists".
-  if (registered_) {
-    hub_->remove_connection(id_);
-    registered_ = false;
-  }
+  unregister(reason);
   if (core::SharedFrame notice = core::encode_disconnected(accept_.kind, reason)) {
     queued_bytes_ += notice->data.size();
     queue_.push_back(std::move(notice));
@@ -332,10 +386,15 @@ void WebSocketSession::finish(bool recoverable) {
   phase_ = Phase::closed;
   if (reliable_)
     reliable_->detach(this, recoverable);
-  if (registered_) {
-    hub_->remove_connection(id_);
-    registered_ = false;
-  }
+  unregister("");
+}
+
+void WebSocketSession::unregister(const std::string& reason) {
+  if (!registered_)
+    return;
+  hub_->remove_connection(id_);
+  registered_ = false;
+  upstream_->disconnected(reason);
 }
 
 }  // namespace wps::transport

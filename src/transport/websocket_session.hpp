@@ -17,14 +17,16 @@
 #include "transport/handshake.hpp"
 #include "transport/reliable_connection.hpp"
 #include "transport/server_context.hpp"
+#include "transport/upstream.hpp"
 
 namespace wps::transport {
 
 class WebSocketSession final : public core::Connection,
                                public std::enable_shared_from_this<WebSocketSession> {
  public:
+  // `upstream` carries the connection's event-handler context (never null).
   WebSocketSession(boost::beast::tcp_stream&& stream, ServerContext& context,
-                   HandshakeAccept&& accept);
+                   HandshakeAccept&& accept, core::ConnId id, std::shared_ptr<Upstream> upstream);
   ~WebSocketSession() override;
 
   // Completes the upgrade of `request` and starts the session.
@@ -54,6 +56,12 @@ class WebSocketSession final : public core::Connection,
   void finish(bool recoverable = false);
   // Registers the connection in its hub (a reliable one through its logical connection).
   void register_connection();
+  // Leaves the hub (once) and raises `disconnected` upstream.
+  void unregister(const std::string& reason);
+  // Sends a user event to the event handler; reading pauses until it answers.
+  void call_upstream(std::string event, protocol::Payload payload,
+                     std::optional<std::uint64_t> ack_id);
+  void on_upstream_result(std::optional<std::uint64_t> ack_id, webhook::UserEventResult result);
   void recover();
 
   boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
@@ -63,6 +71,8 @@ class WebSocketSession final : public core::Connection,
   std::shared_ptr<core::Hub> hub_;
   // Reliable clients: the logical connection this socket carries (the hub holds that, not us).
   std::shared_ptr<ReliableConnection> reliable_;
+  std::shared_ptr<Upstream> upstream_;
+  bool awaiting_upstream_ = false;
   boost::beast::flat_buffer buffer_;
   std::deque<core::SharedFrame> queue_;
   std::size_t queued_bytes_ = 0;

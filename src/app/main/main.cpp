@@ -50,6 +50,14 @@ int main(int argc, char** argv) {
   try {
     app::Server server(std::move(config));
     server.start();
+    if (!loaded.config_file.empty()) {
+      server.watch_config(loaded.config_file, [args, env](std::string& error) {
+        config::LoadResult again = config::load_config(args, env);
+        if (!again.config)
+          error = again.error;
+        return std::move(again.config);
+      });
+    }
     std::cout << "webpubsub-server listening on port " << server.port() << "\n"
               << "Connection string:\n"
               << server.connection_string() << "\n"
