@@ -498,7 +498,9 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Impl> {
     }
     for (auto& [id, call] : pending_calls)
       call->cancel();
-    for (auto& [id, timer] : pending_timers) {
+    for (auto& entry : pending_timers) {
+      // (A copy, not a structured binding: clang 14 cannot capture those.)
+      auto timer = entry.second;
       asio::post(timer->get_executor(), [timer] { timer->cancel(); });
     }
   }
