@@ -473,3 +473,55 @@ test('ce-signature: one entry with the default key', async () => {
     closeAll(c);
   }
 });
+
+// ----------------------------------------------------------------------- allowedEndpoints (§8.11)
+
+test('express allowedEndpoints = the connection string endpoint passes validation; another endpoint fails it', async () => {
+  const hub = 'whallowed';
+  const good = await startExpressHandler(hub);
+  const bad = await startExpressHandler('whdenied');
+  cleanups.push(good.close, bad.close);
+  const server = await startServer({
+    config: {
+      hubs: {
+        [hub]: { eventHandlers: [{ urlTemplate: good.urlTemplate, systemEvents: ['connect', 'connected', 'disconnected'] }] },
+        whdenied: { eventHandlers: [{ urlTemplate: bad.urlTemplate, systemEvents: ['connect', 'connected', 'disconnected'] }] },
+      },
+    },
+  });
+  cleanups.push(() => stopAll(server));
+  // the app is configured the usual way: allowedEndpoints from the connection string's Endpoint
+  const endpoint = /Endpoint=([^;]+);/.exec(server.connectionString)[1];
+  good.reconfigure({ allowedEndpoints: [endpoint], handleConnect: (req, res) => res.success({ userId: 'allowed' }) });
+  bad.reconfigure({ allowedEndpoints: ['https://someone-else.webpubsub.azure.com'], handleConnect: (req, res) => res.success() });
+
+  const c = await jsonClient(server, hub, { userId: 'u' });
+  closeAll(c);
+  assert.equal(c.connected.userId, 'allowed');
+  const options = await good.requests.wait((r) => r.method === 'OPTIONS', 1000, 'validation');
+  assert.equal(options.header('webhook-request-origin').toLowerCase(), new URL(endpoint).host.toLowerCase());
+
+  const token = clientToken({ port: server.port, hub: 'whdenied', key: server.key, userId: 'u' });
+  assert.equal(await expectRefused(clientUrl(server.port, 'whdenied', token), { protocols: [JSON_PROTOCOL] }), 500);
+  await delay(200);
+  assert.equal(bad.requests.items.filter((r) => r.method === 'POST').length, 0, bad.requests.describe());
+});
+
+// ----------------------------------------------------------------------- URL host, hub case
+
+test('a handler URL naming localhost reaches a handler bound to 127.0.0.1; hub names are case-insensitive', async () => {
+  const hub = 'WhMixedCase';
+  const handler = await startExpressHandler(hub, { handleConnect: (req, res) => res.success({ userId: 'mixed' }) });
+  cleanups.push(handler.close);
+  const urlTemplate = `http://localhost:${handler.port}/api/webpubsub/hubs/{hub}/`;
+  const server = await startServer({ config: hubConfig(hub, urlTemplate) });
+  cleanups.push(() => stopAll(server));
+  const c = await jsonClient(server, hub, { userId: 'u' });
+  try {
+    assert.equal(c.connected.userId, 'mixed');
+    const post = await handler.requests.wait((r) => isEvent(r, 'azure.webpubsub.sys.connect'), 1000, 'connect POST');
+    assert.equal(post.header('ce-hub').toLowerCase(), hub.toLowerCase());
+  } finally {
+    closeAll(c);
+  }
+});

@@ -172,6 +172,68 @@ test('simple client: a handler failure closes the connection with 1011, and disc
   assert.equal(disc.req.context.userId, 'sf');
 });
 
+test('simple client: a 600 KB binary message and a 600 KB reply pass through the handler intact', async () => {
+  const hub = 'whbig';
+  const { handler, server } = await setup(hub, {
+    handleUserEvent: (req, res) => res.success(Buffer.from(req.data).reverse(), 'binary'),
+  });
+  const s = await simpleClient(server, hub, { userId: 'big' });
+  try {
+    const bytes = Buffer.alloc(600 * 1024);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + 7) & 0xff;
+    s.send(bytes);
+    const frame = await s.q.next(() => true, 8000, 'big reply');
+    assert.equal(frame.isBinary, true);
+    assert.equal(frame.raw.length, bytes.length);
+    assert.ok(frame.raw.equals(Buffer.from(bytes).reverse()), 'reply bytes intact');
+    const ev = await handler.events.wait((e) => e.kind === 'user', 1000, 'user event');
+    assert.ok(Buffer.from(ev.req.data).equals(bytes), 'request bytes intact');
+  } finally {
+    closeAll(s);
+  }
+});
+
+test('user event replies sent with chunked transfer encoding, and with no Content-Type (binary), are delivered whole', async () => {
+  const hub = 'whchunked';
+  const { startRawHandler, answerValidation } = await import('./webhook-helpers.mjs');
+  const raw = await startRawHandler((rec, res) => {
+    if (rec.method !== 'POST') return answerValidation(res);
+    if (isEvent(rec, 'azure.webpubsub.user.message')) {
+      const text = rec.body.toString('utf8');
+      if (text === 'raw') {
+        // no Content-Type: binary (spec §6.2, §8.7)
+        res.writeHead(200, { 'Content-Length': 3 });
+        return res.end(Buffer.from([1, 2, 3]));
+      }
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }); // no Content-Length: chunked
+      res.write('part one, ');
+      setTimeout(() => {
+        res.write('part two, ');
+        setTimeout(() => res.end(`end of ${text}`), 50);
+      }, 50);
+      return undefined;
+    }
+    res.writeHead(isEvent(rec, 'azure.webpubsub.sys.connect') ? 204 : 200);
+    return res.end();
+  });
+  cleanups.push(raw.close);
+  const server = await startServer({ config: hubConfig(hub, raw.urlTemplate) });
+  cleanups.push(() => stopAll(server));
+  const s = await simpleClient(server, hub, { userId: 'ch' });
+  try {
+    s.send('chunks');
+    const frame = await s.q.next(() => true, 5000, 'chunked reply');
+    assert.equal(frame.isBinary, false);
+    assert.equal(frame.text, 'part one, part two, end of chunks');
+    s.send('raw');
+    const bin = await s.q.next(() => true, 5000, 'untyped reply');
+    assert.equal(bin.isBinary, true);
+    assert.equal(bin.raw.toString('hex'), '010203');
+  } finally {
+    closeAll(s);
+  }
+});
+
 // ----------------------------------------------------------------------- JSON clients (§8.7, §6.5)
 
 test('JSON client event: text/json/binary reach the handler typed; the reply arrives before the ack', async () => {
@@ -329,6 +391,86 @@ test('user events of one connection are dispatched in order (a slow first event 
     assert.deepEqual(seen, ['1', '2', '3', '4', '5']);
   } finally {
     closeAll(c);
+  }
+});
+
+test('JSON client event: a repeated successful ackId gets Duplicate without calling the handler again; a failed one may be retried', async () => {
+  const hub = 'whdup';
+  let failNext = true;
+  const { handler, server } = await setup(hub, {
+    handleUserEvent: (req, res) => {
+      if (req.context.eventName === 'flaky' && failNext) {
+        failNext = false;
+        return res.fail(500);
+      }
+      return res.success(`done:${req.data}`, 'text');
+    },
+  });
+  const c = await jsonClient(server, hub, { userId: 'dup' });
+  try {
+    c.send({ type: 'event', event: 'once', dataType: 'text', data: 'a', ackId: 1 });
+    assert.equal((await c.q.ack(1)).success, true);
+    await c.q.nextJson((m) => m.type === 'message', 3000, 'first reply');
+    c.send({ type: 'event', event: 'once', dataType: 'text', data: 'a', ackId: 1 });
+    const dup = await c.q.ack(1);
+    assert.equal(dup.success, false);
+    assert.equal(dup.error?.name, 'Duplicate', JSON.stringify(dup));
+    await c.q.expectNothing(200, (i) => i.json?.type === 'message');
+    assert.equal(handler.events.items.filter((e) => e.kind === 'user' && e.req.context.eventName === 'once').length, 1);
+
+    c.send({ type: 'event', event: 'flaky', dataType: 'text', data: 'b', ackId: 2 });
+    assert.equal((await c.q.ack(2)).error?.name, 'InternalServerError');
+    c.send({ type: 'event', event: 'flaky', dataType: 'text', data: 'b', ackId: 2 });
+    assert.equal((await c.q.ack(2)).success, true, 'a failed ackId is not remembered');
+    assert.equal((await c.q.nextJson((m) => m.type === 'message', 3000, 'retry reply')).data, 'done:b');
+  } finally {
+    closeAll(c);
+  }
+});
+
+test('@azure/web-pubsub-client (reliable JSON): sendEvent reaches the handler, its reply is a server-message', async () => {
+  const hub = 'whsdkclient';
+  const { handler, server } = await setup(hub, {
+    handleConnect: (req, res) => res.success({ userId: `app-${req.claims.sub[0]}` }),
+    handleUserEvent: (req, res) => res.success(JSON.stringify({ echo: req.data, type: req.dataType }), 'json'),
+  });
+  const { WebPubSubClient } = await import('@azure/web-pubsub-client');
+  const { serviceClient } = await import('./rest-helpers.mjs');
+  const { url } = await serviceClient(server, hub).getClientAccessToken({ userId: 'sdk' });
+  const client = new WebPubSubClient(url, {
+    autoReconnect: false,
+    messageRetryOptions: { maxRetries: 0 },
+    keepAliveIntervalInMs: 300,
+    keepAliveTimeoutInMs: 1500,
+  });
+  const serverMessages = [];
+  let wake;
+  client.on('server-message', (e) => {
+    serverMessages.push(e.message);
+    wake?.();
+  });
+  const connected = new Promise((resolve) => client.on('connected', resolve));
+  try {
+    await client.start();
+    const info = await connected;
+    assert.equal(info.userId, 'app-sdk');
+    const result = await client.sendEvent('greet', { hello: 'sdk' }, 'json');
+    assert.equal(result.isDuplicated, false);
+    if (serverMessages.length === 0) {
+      await new Promise((resolve, reject) => {
+        wake = resolve;
+        setTimeout(() => reject(new Error('no server-message within 3 s')), 3000);
+      });
+    }
+    assert.equal(serverMessages[0].dataType, 'json');
+    assert.deepEqual(serverMessages[0].data, { echo: { hello: 'sdk' }, type: 'json' });
+    const ev = await handler.events.wait((e) => e.kind === 'user', 1000, 'user event');
+    assert.equal(ev.req.context.userId, 'app-sdk');
+    assert.equal(ev.req.context.connectionId, info.connectionId);
+    const post = await handler.requests.wait((r) => isEvent(r, 'azure.webpubsub.user.greet'), 1000, 'greet POST');
+    assert.equal(post.header('ce-subprotocol'), 'json.reliable.webpubsub.azure.v1');
+  } finally {
+    client.stop();
   }
 });
 

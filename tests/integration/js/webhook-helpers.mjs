@@ -118,34 +118,37 @@ function closer(server) {
  * own callback runs. Without a handleUserEvent in options none is registered (express then answers
  * user events 200 with an empty body), same for handleConnect (200, empty body).
  * Every HTTP request (method, url, headers, raw body) is recorded in `requests`.
- * Resolves { port, base, urlTemplate, requests, events, close() }.
+ * Resolves { port, base, urlTemplate, requests, events, reconfigure(options), close() }.
  */
 export async function startExpressHandler(hub, options = {}, { urlTemplate } = {}) {
   const requests = new Log(`requests to the ${hub} handler`);
   const events = new Log(`events of the ${hub} handler`);
   const record = (kind, req) => events.push({ kind, req, at: Date.now(), describe: () => `${kind} ${req.context?.connectionId}` });
-  const sdkOptions = { ...options };
-  sdkOptions.onConnected = (req) => {
-    record('connected', req);
-    options.onConnected?.(req);
-  };
-  sdkOptions.onDisconnected = (req) => {
-    record('disconnected', req);
-    options.onDisconnected?.(req);
-  };
-  if (options.handleConnect) {
-    sdkOptions.handleConnect = (req, res) => {
-      record('connect', req);
-      return options.handleConnect(req, res);
+  const build = (opts) => {
+    const sdkOptions = { ...opts };
+    sdkOptions.onConnected = (req) => {
+      record('connected', req);
+      opts.onConnected?.(req);
     };
-  }
-  if (options.handleUserEvent) {
-    sdkOptions.handleUserEvent = (req, res) => {
-      record('user', req);
-      return options.handleUserEvent(req, res);
+    sdkOptions.onDisconnected = (req) => {
+      record('disconnected', req);
+      opts.onDisconnected?.(req);
     };
-  }
-  const handler = new WebPubSubEventHandler(hub, sdkOptions);
+    if (opts.handleConnect) {
+      sdkOptions.handleConnect = (req, res) => {
+        record('connect', req);
+        return opts.handleConnect(req, res);
+      };
+    }
+    if (opts.handleUserEvent) {
+      sdkOptions.handleUserEvent = (req, res) => {
+        record('user', req);
+        return opts.handleUserEvent(req, res);
+      };
+    }
+    return new WebPubSubEventHandler(hub, sdkOptions).getMiddleware();
+  };
+  let middleware = build(options);
   const app = express();
   app.use((req, res, next) => {
     // tap the body without consuming it: the SDK attaches its own 'data' listener right after
@@ -158,7 +161,7 @@ export async function startExpressHandler(hub, options = {}, { urlTemplate } = {
     });
     next();
   });
-  app.use(handler.getMiddleware());
+  app.use((req, res, next) => middleware(req, res, next));
   app.use((req, res) => {
     res.status(404).end('not handled by the WebPubSub middleware');
   });
@@ -171,6 +174,10 @@ export async function startExpressHandler(hub, options = {}, { urlTemplate } = {
     urlTemplate: urlTemplate ? urlTemplate.replace('<base>', base) : `${base}/api/webpubsub/hubs/{hub}/`,
     requests,
     events,
+    /** Replaces the SDK options (e.g. allowedEndpoints known only once the server runs). */
+    reconfigure(newOptions) {
+      middleware = build(newOptions);
+    },
     close: closer(server),
   };
 }

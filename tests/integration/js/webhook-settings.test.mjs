@@ -1,0 +1,156 @@
+// Event handlers, part 4 (issue 4, spec §8.1, §8.2, §8.9, §8.10): handler settings reloaded
+// from the config file without a restart (with a new validation), cookies set by the handler
+// replayed on later events, and retries of a failed `connected` that keep the per-connection order.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { startServer, stopAll, jsonClient, closeAll, delay } from './harness.mjs';
+import { startExpressHandler, startRawHandler, answerValidation, hubConfig, isEvent } from './webhook-helpers.mjs';
+
+const cleanups = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+test('config reload: a changed handler URL is used without a restart, validated first; a broken file is ignored', async () => {
+  const hub = 'whreload';
+  const a = await startExpressHandler(hub, { handleConnect: (req, res) => res.success({ userId: 'from-a' }) });
+  const b = await startExpressHandler(hub, { handleConnect: (req, res) => res.success({ userId: 'from-b' }) });
+  cleanups.push(a.close, b.close);
+  const server = await startServer({ config: hubConfig(hub, a.urlTemplate) });
+  cleanups.push(() => stopAll(server));
+  const configPath = server.args[server.args.indexOf('--config') + 1];
+
+  const first = await jsonClient(server, hub, { userId: 'token-user' });
+  closeAll(first);
+  assert.equal(first.connected.userId, 'from-a');
+
+  await delay(50); // a different mtime even on coarse clocks
+  writeFileSync(configPath, JSON.stringify(hubConfig(hub, b.urlTemplate), null, 2));
+  const deadline = Date.now() + 6000;
+  let userId;
+  while (Date.now() < deadline) {
+    const c = await jsonClient(server, hub, { userId: 'token-user' });
+    closeAll(c);
+    userId = c.connected.userId;
+    if (userId === 'from-b') break;
+    assert.equal(userId, 'from-a');
+    await delay(250);
+  }
+  assert.equal(userId, 'from-b', `the reloaded handler was not used within 6 s:\n${server.output()}`);
+  const firstPost = b.requests.items.findIndex((r) => r.method === 'POST');
+  const options = b.requests.items.findIndex((r) => r.method === 'OPTIONS');
+  assert.ok(options >= 0 && options < firstPost, `the new handler is validated before use: ${b.requests.describe()}`);
+
+  // an invalid file keeps the last good settings
+  await delay(50);
+  writeFileSync(configPath, '{ "hubs": { broken');
+  await delay(2500);
+  const c = await jsonClient(server, hub, { userId: 'token-user' });
+  closeAll(c);
+  assert.equal(c.connected.userId, 'from-b');
+});
+
+test('cookies: Set-Cookie from connect and user events is replayed as Cookie on later events of that connection', async () => {
+  const hub = 'whcookies';
+  const raw = await startRawHandler((rec, res) => {
+    if (rec.method !== 'POST') return answerValidation(res);
+    if (isEvent(rec, 'azure.webpubsub.sys.connect')) {
+      res.writeHead(204, { 'Set-Cookie': ['sess=abc; Path=/; HttpOnly'] });
+      return res.end();
+    }
+    if (isEvent(rec, 'azure.webpubsub.user.more')) {
+      res.writeHead(200, { 'Set-Cookie': ['second=2'] });
+      return res.end();
+    }
+    res.writeHead(200);
+    res.end();
+  });
+  cleanups.push(raw.close);
+  const server = await startServer({ config: hubConfig(hub, raw.urlTemplate) });
+  cleanups.push(() => stopAll(server));
+  const c = await jsonClient(server, hub, { userId: 'cookie-user' });
+  const other = await jsonClient(server, hub, { userId: 'other-user' });
+  try {
+    const id = c.connected.connectionId;
+    const mine = (type) => (r) => isEvent(r, type) && r.header('ce-connectionid') === id;
+    const connected = await raw.requests.wait(mine('azure.webpubsub.sys.connected'), 5000, 'connected POST');
+    assert.equal(connected.header('cookie'), 'sess=abc');
+    c.send({ type: 'event', event: 'more', dataType: 'text', data: 'x', ackId: 1 });
+    assert.equal((await c.q.ack(1)).success, true);
+    c.send({ type: 'event', event: 'check', dataType: 'text', data: 'x', ackId: 2 });
+    assert.equal((await c.q.ack(2)).success, true);
+    const check = await raw.requests.wait(mine('azure.webpubsub.user.check'), 3000, 'check POST');
+    const cookies = check.header('cookie').split(';').map((s) => s.trim()).sort();
+    assert.deepEqual(cookies, ['second=2', 'sess=abc']);
+    // cookies belong to one connection
+    const otherId = other.connected.connectionId;
+    other.send({ type: 'event', event: 'check', dataType: 'text', data: 'x', ackId: 3 });
+    assert.equal((await other.q.ack(3)).success, true);
+    const otherCheck = await raw.requests.wait(
+      (r) => isEvent(r, 'azure.webpubsub.user.check') && r.header('ce-connectionid') === otherId,
+      3000,
+      'other check POST',
+    );
+    assert.equal(otherCheck.header('cookie'), 'sess=abc', 'only its own connect cookie');
+  } finally {
+    closeAll(c, other);
+  }
+});
+
+test('connected answered 503 is retried after ~1 s with the same ce-id; disconnected waits for it', async () => {
+  const hub = 'whretry';
+  let connectedAttempts = 0;
+  const raw = await startRawHandler((rec, res) => {
+    if (rec.method !== 'POST') return answerValidation(res);
+    if (isEvent(rec, 'azure.webpubsub.sys.connected') && ++connectedAttempts === 1) {
+      res.writeHead(503);
+      return res.end('try again');
+    }
+    res.writeHead(isEvent(rec, 'azure.webpubsub.sys.connect') ? 204 : 200);
+    res.end();
+  });
+  cleanups.push(raw.close);
+  const server = await startServer({ config: hubConfig(hub, raw.urlTemplate) });
+  cleanups.push(() => stopAll(server));
+  const c = await jsonClient(server, hub, { userId: 'retry-user' });
+  const first = await raw.requests.wait((r) => isEvent(r, 'azure.webpubsub.sys.connected'), 5000, 'first connected');
+  c.ws.close(); // the disconnected event must still come after the retried connected
+  const disconnected = await raw.requests.wait((r) => isEvent(r, 'azure.webpubsub.sys.disconnected'), 5000, 'disconnected');
+  const attempts = raw.requests.items.filter((r) => isEvent(r, 'azure.webpubsub.sys.connected'));
+  assert.equal(attempts.length, 2, raw.requests.describe());
+  const gap = attempts[1].at - first.at;
+  assert.ok(gap >= 800 && gap <= 2500, `retry after ${gap} ms, expected ~1 s`);
+  assert.equal(attempts[1].header('ce-id'), first.header('ce-id'), 'a retry repeats the event id');
+  assert.ok(disconnected.at >= attempts[1].at, 'disconnected only after connected succeeded');
+  assert.equal(disconnected.header('ce-connectionid'), c.connected.connectionId);
+  assert.notEqual(disconnected.header('ce-id'), first.header('ce-id'));
+});
+
+test('server shutdown (SIGTERM): every connected client still gets its disconnected event', async () => {
+  const hub = 'whshutdown';
+  const handler = await startExpressHandler(hub);
+  cleanups.push(handler.close);
+  const server = await startServer({ config: hubConfig(hub, handler.urlTemplate) });
+  cleanups.push(() => stopAll(server));
+  const clients = await Promise.all([1, 2, 3].map((i) => jsonClient(server, hub, { userId: `sd${i}` })));
+  try {
+    for (const c of clients) {
+      const id = c.connected.connectionId;
+      await handler.events.wait((e) => e.kind === 'connected' && e.req.context.connectionId === id, 5000, `connected ${id}`);
+    }
+    const exit = await server.stop('SIGTERM', 8000);
+    assert.equal(exit.code, 0);
+    for (const c of clients) {
+      const id = c.connected.connectionId;
+      const d = await handler.events.wait(
+        (e) => e.kind === 'disconnected' && e.req.context.connectionId === id,
+        1000,
+        `disconnected ${id} (spec §8.6: always sent once for every connection whose connect succeeded)`,
+      );
+      assert.equal(typeof d.req.reason, 'string');
+    }
+  } finally {
+    closeAll(...clients);
+  }
+});
