@@ -154,3 +154,47 @@ test('server shutdown (SIGTERM): every connected client still gets its disconnec
     closeAll(...clients);
   }
 });
+
+test('validation falls back to GET when OPTIONS is 404; a client that gives up during a slow connect leaves no unpaired connected', async () => {
+  const hub = 'whgetfallback';
+  const raw = await startRawHandler((rec, res) => {
+    if (rec.method === 'OPTIONS') {
+      res.writeHead(404);
+      return res.end();
+    }
+    if (rec.method === 'GET') return answerValidation(res);
+    if (isEvent(rec, 'azure.webpubsub.sys.connect')) {
+      const sub = JSON.parse(rec.body.toString('utf8')).claims.sub[0];
+      // answered after the client has given up on its handshake
+      setTimeout(() => {
+        res.writeHead(204);
+        res.end();
+      }, sub === 'impatient' ? 700 : 0);
+      return undefined;
+    }
+    res.writeHead(200);
+    return res.end();
+  });
+  cleanups.push(raw.close);
+  const server = await startServer({ config: hubConfig(hub, raw.urlTemplate) });
+  cleanups.push(() => stopAll(server));
+  const c = await jsonClient(server, hub, { userId: 'patient' });
+  closeAll(c);
+  assert.deepEqual(
+    raw.requests.items.slice(0, 3).map((r) => r.method),
+    ['OPTIONS', 'GET', 'POST'],
+    raw.requests.describe(),
+  );
+  const { openSocket, clientToken, clientUrl, JSON_PROTOCOL } = await import('./harness.mjs');
+  const token = clientToken({ port: server.port, hub, key: server.key, userId: 'impatient' });
+  await assert.rejects(openSocket(clientUrl(server.port, hub, token), { protocols: [JSON_PROTOCOL], timeoutMs: 200 }));
+  await delay(1500);
+  const kinds = (name) =>
+    raw.requests.items.filter((r) => r.method === 'POST' && r.header('ce-userid') === name).map((r) => r.header('ce-eventname'));
+  const impatient = kinds('impatient');
+  assert.ok(
+    JSON.stringify(impatient) === '["connect"]' || JSON.stringify(impatient) === '["connect","connected","disconnected"]',
+    `an abandoned handshake yields no events or a connected/disconnected pair, got ${impatient}`,
+  );
+  assert.deepEqual(kinds('patient'), ['connect', 'connected', 'disconnected']);
+});
