@@ -101,7 +101,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto conns = std::make_shared<NullConnection>();
   {
     auto hub = node.hub("chat");
-    hub->add_connection({"c1", "alice", wps::core::ProtocolKind::json, {}, {"g"}, std::nullopt},
+    hub->add_connection({"c1", "alice", wps::core::ProtocolKind::json, {}, {"g"}, std::nullopt, {}},
                         conns);
     hub->add_connection(
         {"c2", std::nullopt, wps::core::ProtocolKind::simple, {}, {"g"}, std::nullopt}, conns);

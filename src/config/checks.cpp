@@ -262,6 +262,13 @@ std::string check_system_event(std::string_view event) {
   return quote(event) + " is not a system event (connect|connected|disconnected)";
 }
 
+std::string check_group_presence_event(std::string_view event) {
+  if (event == "joined" || event == "left") {
+    return {};
+  }
+  return quote(event) + " is not a group presence event (joined|left)";
+}
+
 std::string check_user_event_pattern(std::string_view pattern) {
   if (pattern.empty()) {
     return {};
@@ -295,6 +302,12 @@ std::string check_event_handler(const EventHandler& handler) {
   }
   if (auto problem = check_user_event_pattern(handler.user_event_pattern); !problem.empty()) {
     return "userEventPattern: " + problem;
+  }
+  for (std::size_t i = 0; i < handler.group_presence_events.size(); ++i) {
+    if (auto problem = check_group_presence_event(handler.group_presence_events[i]);
+        !problem.empty()) {
+      return "groupPresenceEvents.eventNames[" + std::to_string(i) + "]: " + problem;
+    }
   }
   return {};
 }

@@ -25,6 +25,7 @@ std::string check_hub_name(std::string_view hub);
 std::string check_url_template(std::string_view url);
 // connect, connected or disconnected (lower-case).
 std::string check_system_event(std::string_view event);
+std::string check_group_presence_event(std::string_view event);
 // Empty (no user events), "*", or a comma-separated list of event names / "*".
 std::string check_user_event_pattern(std::string_view pattern);
 // All fields of a handler; the problem is prefixed with the field's JSON name.

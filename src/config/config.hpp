@@ -66,6 +66,8 @@ struct EventHandler {
   std::string url_template;                // may contain {hub} and {event}
   std::vector<std::string> system_events;  // subset of connect, connected, disconnected
   std::string user_event_pattern;          // "*", "a,b", or empty for none
+  // Group presence events (spec §8.8, preview): subset of joined, left.
+  std::vector<std::string> group_presence_events;
 };
 
 struct HubSettings {

@@ -331,7 +331,7 @@ const std::vector<Setting>& settings() {
                    if (auto problem = check_url_template(url); !problem.empty())
                      in.fail(problem);
                    c.default_hub.event_handlers = {
-                       EventHandler{url, {"connect", "connected", "disconnected"}, "*"}};
+                       EventHandler{url, {"connect", "connected", "disconnected"}, "*", {}}};
                  },
                  [](const Config& c) {
                    return c.default_hub.event_handlers.empty()
@@ -572,6 +572,22 @@ EventHandler parse_event_handler(const json::value& v, const std::string& path) 
       }
     } else if (key == "userEventPattern") {
       handler.user_event_pattern = checked_text(value, field, check_user_event_pattern);
+    } else if (key == "groupPresenceEvents") {
+      // {"eventNames": ["joined", "left"]}, as the service's ARM model spells it.
+      for (const auto& [gp_key, gp_value] : expect_object(value, field)) {
+        const std::string gp_field = field + "." + std::string(gp_key);
+        if (gp_key != "eventNames")
+          unknown_key(gp_field);
+        const json::array& names = expect_array(gp_value, gp_field);
+        for (std::size_t i = 0; i < names.size(); ++i) {
+          const std::string name = checked_text(names[i], gp_field + "[" + std::to_string(i) + "]",
+                                                check_group_presence_event, true);
+          if (std::find(handler.group_presence_events.begin(), handler.group_presence_events.end(),
+                        name) == handler.group_presence_events.end()) {
+            handler.group_presence_events.push_back(name);
+          }
+        }
+      }
     } else {
       unknown_key(field);
     }

@@ -89,6 +89,14 @@ inline constexpr std::uint16_t message_too_big = 1009;
 inline constexpr std::uint16_t internal_error = 1011;
 }  // namespace close_code
 
+// Told when a connection joins or leaves a group (for group presence events, spec §8.8). The
+// hub calls it with its lock held: it must not block nor call back into the hub.
+class GroupObserver {
+ public:
+  virtual ~GroupObserver() = default;
+  virtual void on_group_change(const std::string& group, bool joined) = 0;
+};
+
 class Connection {
  public:
   virtual ~Connection() = default;

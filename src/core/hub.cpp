@@ -53,21 +53,49 @@ void Hub::remove_connection(const ConnId& id) {
   auto it = connections_.find(id);
   if (it == connections_.end())
     return;
-  for (const std::string& group : index_.leave_all(id))
-    broker_.unsubscribe_group(name_, group);
+  leave_all_locked(id);
   if (it->second.info.user_id)
     index_.remove_user(*it->second.info.user_id, id);
   connections_.erase(it);
 }
 
 void Hub::join_locked(State& state, const std::string& group) {
-  if (index_.join(state.info.id, group).first_in_group)
+  const auto joined = index_.join(state.info.id, group);
+  if (joined.first_in_group)
     broker_.subscribe_group(name_, group);
+  if (joined.inserted && state.info.group_observer)
+    state.info.group_observer->on_group_change(group, true);
 }
 
 void Hub::leave_locked(const ConnId& id, const std::string& group) {
-  if (index_.leave(id, group).group_now_empty)
+  const auto left = index_.leave(id, group);
+  if (left.group_now_empty)
     broker_.unsubscribe_group(name_, group);
+  if (left.removed)
+    notify_left_locked(id, group);
+}
+
+void Hub::leave_all_locked(const ConnId& id) {
+  std::vector<std::string> left;
+  auto it = connections_.find(id);
+  const bool observed = it != connections_.end() && it->second.info.group_observer;
+  if (observed) {
+    if (const auto* groups = index_.groups_of(id))
+      left.assign(groups->begin(), groups->end());
+  }
+  for (const std::string& group : index_.leave_all(id))
+    broker_.unsubscribe_group(name_, group);
+  if (observed) {
+    std::sort(left.begin(), left.end());
+    for (const std::string& group : left)
+      it->second.info.group_observer->on_group_change(group, false);
+  }
+}
+
+void Hub::notify_left_locked(const ConnId& id, const std::string& group) const {
+  auto it = connections_.find(id);
+  if (it != connections_.end() && it->second.info.group_observer)
+    it->second.info.group_observer->on_group_change(group, false);
 }
 
 void Hub::remember_ack_locked(State& state, std::uint64_t ack_id) {
@@ -348,8 +376,7 @@ void Hub::remove_from_group(const ConnId& id, const std::string& group) {
 
 void Hub::remove_from_all_groups(const ConnId& id) {
   std::lock_guard lock(mutex_);
-  for (const std::string& group : index_.leave_all(id))
-    broker_.unsubscribe_group(name_, group);
+  leave_all_locked(id);
 }
 
 bool Hub::add_user_to_group(const std::string& user, const std::string& group) {
@@ -383,8 +410,7 @@ void Hub::remove_user_from_all_groups(const std::string& user) {
     return;
   const std::vector<ConnId> ids(conns->begin(), conns->end());
   for (const ConnId& id : ids)
-    for (const std::string& group : index_.leave_all(id))
-      broker_.unsubscribe_group(name_, group);
+    leave_all_locked(id);
 }
 
 void Hub::add_to_groups(const std::vector<std::string>& groups,

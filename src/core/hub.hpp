@@ -37,6 +37,8 @@ struct ConnectionInfo {
   std::vector<std::string> roles;
   std::vector<std::string> groups;  // joined at connect (token claims); names already validated
   std::optional<std::string> reconnection_token;  // reliable protocols: sent in `connected`
+  // Told of every group the connection joins or leaves, until it is removed; may be null.
+  std::shared_ptr<GroupObserver> group_observer;
 };
 
 // What the transport must do after a client message was handled.
@@ -140,6 +142,9 @@ class Hub {
                       const protocol::odata::Filter& filter) const;
   void join_locked(State& state, const std::string& group);
   void leave_locked(const ConnId& id, const std::string& group);
+  // Leaves every group of `id`, unsubscribing from those now empty.
+  void leave_all_locked(const ConnId& id);
+  void notify_left_locked(const ConnId& id, const std::string& group) const;
   void remember_ack_locked(State& state, std::uint64_t ack_id);
 
   void send_ack(const std::shared_ptr<Connection>& connection, ProtocolKind kind,

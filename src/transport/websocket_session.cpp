@@ -74,6 +74,8 @@ void WebSocketSession::register_connection() {
   info.kind = accept_.kind;
   info.roles = std::move(accept_.roles);
   info.groups = std::move(accept_.groups);
+  if (upstream_->dispatcher() != nullptr)
+    info.group_observer = upstream_;
   core::Hub::AddResult added;
   if (core::is_reliable(accept_.kind)) {
     reliable_ =

@@ -284,8 +284,10 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Impl> {
     headers.emplace_back("WebHook-Request-Origin", origin);
     headers.emplace_back("ce-specversion", "1.0");
     headers.emplace_back("ce-awpsversion", "1.0");
-    headers.emplace_back(
-        "ce-type", (user ? "azure.webpubsub.user." : "azure.webpubsub.sys.") + std::string(event));
+    const char* type_prefix = user                             ? "azure.webpubsub.user."
+                              : is_group_presence_event(event) ? "azure.webpubsub.gp."
+                                                               : "azure.webpubsub.sys.";
+    headers.emplace_back("ce-type", type_prefix + std::string(event));
     headers.emplace_back("ce-source", "/hubs/" + context.hub + "/client/" + context.connection_id);
     headers.emplace_back("ce-id", std::to_string(event_ids.fetch_add(1)));
     headers.emplace_back("ce-time", utc_timestamp(std::chrono::system_clock::now()));
@@ -621,6 +623,12 @@ void Dispatcher::user_event(ConnectionContext context, std::string event, protoc
 
 void Dispatcher::connected(ConnectionContext context) {
   impl_->enqueue(context, "connected", "{}");
+}
+
+void Dispatcher::group_presence(ConnectionContext context, bool joined, std::string group) {
+  boost::json::object body;
+  body["group"] = std::move(group);
+  impl_->enqueue(context, joined ? "joined" : "left", boost::json::serialize(body));
 }
 
 void Dispatcher::disconnected(ConnectionContext context, std::string reason) {

@@ -81,8 +81,9 @@ class Dispatcher {
   void update_settings(const config::HubSettings& default_hub,
                        const std::map<std::string, config::HubSettings>& hubs);
 
-  // Whether a handler of `hub` takes the system event `connect`/`connected`/`disconnected`, or
-  // the user event `event` (user == true). Thread-safe, cheap.
+  // Whether a handler of `hub` takes the system event `connect`/`connected`/`disconnected`, the
+  // group presence event `joined`/`left`, or the user event `event` (user == true).
+  // Thread-safe, cheap.
   bool has_handler(const std::string& hub, std::string_view event, bool user) const;
 
   // Blocking events: `done` is called exactly once, on an arbitrary thread, with the outcome;
@@ -97,6 +98,9 @@ class Dispatcher {
   // retried on 408/5xx/network errors after 1, 3, 5 s, failures only logged.
   void connected(ConnectionContext context);
   void disconnected(ConnectionContext context, std::string reason);
+  // Group presence (spec §8.8): the connection joined or left `group`; queued with the
+  // connection's connected/disconnected events, so a handler sees them in order.
+  void group_presence(ConnectionContext context, bool joined, std::string group);
 
   // Stops retries and pending requests (shutdown). Thread-safe.
   void stop();

@@ -90,12 +90,21 @@ bool user_event_matches(std::string_view pattern, std::string_view event) {
   }
 }
 
+bool is_group_presence_event(std::string_view event) {
+  return event == "joined" || event == "left";
+}
+
 const config::EventHandler* select_handler(const config::HubSettings& hub, std::string_view event,
                                            bool user) {
   for (const auto& handler : hub.event_handlers) {
     if (user) {
       if (user_event_matches(handler.user_event_pattern, event))
         return &handler;
+    } else if (is_group_presence_event(event)) {
+      for (const auto& name : handler.group_presence_events) {
+        if (iequals(trim(name), event))
+          return &handler;
+      }
     } else {
       for (const auto& name : handler.system_events) {
         if (iequals(trim(name), event))

@@ -23,7 +23,11 @@ std::string expand_url_template(std::string_view url_template, std::string_view 
 // `pattern`: "*", "a,b", or "a" (case-insensitive, entries trimmed); empty matches nothing.
 bool user_event_matches(std::string_view pattern, std::string_view event);
 
-// The first handler of `hub` taking the event, or null.
+// "joined" or "left": the group presence events (spec §8.8), which handlers take through their
+// group_presence_events (system events never have these names).
+bool is_group_presence_event(std::string_view event);
+
+// The first handler of `hub` taking the event (user, group presence or system), or null.
 const config::EventHandler* select_handler(const config::HubSettings& hub, std::string_view event,
                                            bool user);
 

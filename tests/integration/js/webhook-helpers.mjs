@@ -24,9 +24,10 @@ export function signatureFor(connectionId, ...keys) {
 }
 
 /** The hubs section of a server config pointing `hub` at one handler (spec §8.1). */
-export function hubConfig(hub, urlTemplate, { systemEvents = ['connect', 'connected', 'disconnected'], userEventPattern = '*' } = {}) {
+export function hubConfig(hub, urlTemplate, { systemEvents = ['connect', 'connected', 'disconnected'], userEventPattern = '*', groupPresenceEvents } = {}) {
   const handler = { urlTemplate, systemEvents };
   if (userEventPattern !== undefined) handler.userEventPattern = userEventPattern;
+  if (groupPresenceEvents !== undefined) handler.groupPresenceEvents = { eventNames: groupPresenceEvents };
   return { hubs: { [hub.toLowerCase()]: { eventHandlers: [handler] } } };
 }
 
@@ -114,7 +115,7 @@ function closer(server) {
  * Starts an express app with WebPubSubEventHandler(hub, options) mounted (spec §8.11).
  * `options` are the SDK's (handleConnect, handleUserEvent, onConnected, onDisconnected, path,
  * allowedEndpoints). onConnected/onDisconnected/handleConnect/handleUserEvent calls are recorded
- * in `events` ({ kind: 'connect'|'connected'|'disconnected'|'user', req, at }) before the test's
+ * in `events` ({ kind: 'connect'|'connected'|'disconnected'|'joined'|'left'|'user', req, at }) before the test's
  * own callback runs. Without a handleUserEvent in options none is registered (express then answers
  * user events 200 with an empty body), same for handleConnect (200, empty body).
  * Every HTTP request (method, url, headers, raw body) is recorded in `requests`.
@@ -133,6 +134,14 @@ export async function startExpressHandler(hub, options = {}, { urlTemplate } = {
     sdkOptions.onDisconnected = (req) => {
       record('disconnected', req);
       opts.onDisconnected?.(req);
+    };
+    sdkOptions.onGroupJoined = (req) => {
+      record('joined', req);
+      opts.onGroupJoined?.(req);
+    };
+    sdkOptions.onGroupLeft = (req) => {
+      record('left', req);
+      opts.onGroupLeft?.(req);
     };
     if (opts.handleConnect) {
       sdkOptions.handleConnect = (req, res) => {

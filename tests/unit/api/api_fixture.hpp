@@ -59,7 +59,7 @@ class ApiTest : public ::testing::Test {
                                           core::ProtocolKind kind = core::ProtocolKind::json,
                                           const std::string& hub = "chat") {
     auto conn = std::make_shared<FakeConnection>();
-    core::ConnectionInfo info{id, std::move(user), kind, {}, std::move(groups), std::nullopt};
+    core::ConnectionInfo info{id, std::move(user), kind, {}, std::move(groups), std::nullopt, {}};
     EXPECT_EQ(node_.hub(hub)->add_connection(info, conn), core::Hub::AddResult::added);
     conn->clear();
     conns_.push_back(conn);

@@ -87,15 +87,21 @@ TEST(Validate, Hubs) {
   EXPECT_THAT(validate(c), StartsWith("hubs.chat-room: 'chat-room' is not a valid hub name"));
 
   c = Config{};
-  c.hubs["chat"].event_handlers.push_back({"http://ok/{event}", {"connected"}, "*"});
+  c.hubs["chat"].event_handlers.push_back({"http://ok/{event}", {"connected"}, "*", {}});
   EXPECT_EQ(validate(c), "");
-  c.hubs["chat"].event_handlers.push_back({"http://ok", {"Connected"}, ""});
+  c.hubs["chat"].event_handlers.push_back({"http://ok", {"Connected"}, "", {}});
   EXPECT_EQ(validate(c),
             "hubs.chat.eventHandlers[1].systemEvents[0]: 'Connected' is not a system event "
             "(connect|connected|disconnected)");
 
   c = Config{};
-  c.default_hub.event_handlers.push_back({"ws://x", {}, ""});
+  c.hubs["chat"].event_handlers.push_back({"http://ok", {}, "", {"joined", "gone"}});
+  EXPECT_EQ(validate(c),
+            "hubs.chat.eventHandlers[0].groupPresenceEvents.eventNames[1]: 'gone' is not a group "
+            "presence event (joined|left)");
+
+  c = Config{};
+  c.default_hub.event_handlers.push_back({"ws://x", {}, "", {}});
   EXPECT_EQ(validate(c),
             "hubs._default.eventHandlers[0].urlTemplate: 'ws://x' is not an absolute http:// or "
             "https:// URL");

@@ -27,7 +27,7 @@ class HubTest : public ::testing::Test {
                                           std::vector<std::string> groups = {},
                                           ProtocolKind kind = ProtocolKind::json) {
     auto conn = std::make_shared<FakeConnection>();
-    ConnectionInfo info{id, std::move(user), kind, std::move(roles), std::move(groups), {}};
+    ConnectionInfo info{id, std::move(user), kind, std::move(roles), std::move(groups), {}, {}};
     EXPECT_EQ(hub()->add_connection(info, conn), Hub::AddResult::added);
     conns_.push_back(conn);
     return conn;
@@ -226,11 +226,11 @@ TEST(HubLimitsTest, GroupsPerConnectionAndConnectionsPerUser) {
   Node node(broker, limits);
   auto hub = node.hub("h");
   auto a = std::make_shared<FakeConnection>();
-  ASSERT_EQ(
-      hub->add_connection({"a", "u", ProtocolKind::json, {"webpubsub.joinLeaveGroup"}, {}, {}}, a),
-      Hub::AddResult::added);
+  ASSERT_EQ(hub->add_connection(
+                {"a", "u", ProtocolKind::json, {"webpubsub.joinLeaveGroup"}, {}, {}, {}}, a),
+            Hub::AddResult::added);
   auto a2 = std::make_shared<FakeConnection>();
-  EXPECT_EQ(hub->add_connection({"a2", "u", ProtocolKind::json, {}, {}, {}}, a2),
+  EXPECT_EQ(hub->add_connection({"a2", "u", ProtocolKind::json, {}, {}, {}, {}}, a2),
             Hub::AddResult::user_limit_reached);
   hub->on_client_message("a", protocol::JoinGroup{"g1", 1});
   EXPECT_NE(a->last_text()->find(R"("success":true)"), std::string::npos);
@@ -247,8 +247,8 @@ TEST(HubAckMemoryTest, RememberedAckIdsAreBounded) {
   Node node(broker, limits);
   auto hub = node.hub("h");
   auto a = std::make_shared<FakeConnection>();
-  hub->add_connection({"a", std::nullopt, ProtocolKind::json, {"webpubsub.joinLeaveGroup"}, {}, {}},
-                      a);
+  hub->add_connection(
+      {"a", std::nullopt, ProtocolKind::json, {"webpubsub.joinLeaveGroup"}, {}, {}, {}}, a);
   for (std::uint64_t id = 1; id <= 4; ++id)
     hub->on_client_message("a", protocol::JoinGroup{"g", id});
   hub->on_client_message("a", protocol::JoinGroup{"g", 1});  // forgotten: executed again
@@ -284,6 +284,39 @@ TEST_F(HubTest, EachProtocolKindGetsItsOwnSharedEncoding) {
   EXPECT_EQ(stamped->data.rfind(R"({"sequenceId":7,"type":"message")", 0), 0u);
   // Connected and acks are binary for protobuf clients.
   EXPECT_TRUE(p1->frames().front()->binary);
+}
+
+}  // namespace
+}  // namespace wps::core
+
+namespace wps::core {
+namespace {
+
+using test::FakeConnection;
+
+struct RecordingObserver : GroupObserver {
+  std::vector<std::string> events;
+  void on_group_change(const std::string& group, bool joined) override {
+    events.push_back((joined ? "+" : "-") + group);
+  }
+};
+
+TEST(HubGroupObserverTest, ToldOfEveryMembershipChangeOnce) {
+  MemoryBroker broker;
+  Node node(broker, HubLimits{});
+  auto hub = node.hub("h");
+  auto observer = std::make_shared<RecordingObserver>();
+  auto a = std::make_shared<FakeConnection>();
+  ConnectionInfo info{"a", "u", ProtocolKind::json, {"webpubsub.joinLeaveGroup"}, {"t"}, {}, {}};
+  info.group_observer = observer;
+  ASSERT_EQ(hub->add_connection(info, a), Hub::AddResult::added);
+  hub->on_client_message("a", protocol::JoinGroup{"g1", 1});
+  hub->on_client_message("a", protocol::JoinGroup{"g1", 2});  // already a member: no event
+  EXPECT_TRUE(hub->add_user_to_group("u", "g2"));
+  hub->remove_from_group("a", "g1");
+  hub->remove_from_group("a", "g1");  // not a member: no event
+  hub->remove_connection("a");        // leaves t and g2, in name order
+  EXPECT_EQ(observer->events, (std::vector<std::string>{"+t", "+g1", "+g2", "-g1", "-g2", "-t"}));
 }
 
 }  // namespace

@@ -60,7 +60,7 @@ class DispatcherTest : public ::testing::Test {
   config::EventHandler handler(std::string pattern = "*",
                                std::vector<std::string> system = {"connect", "connected",
                                                                   "disconnected"}) {
-    return config::EventHandler{server_.url(), std::move(system), std::move(pattern)};
+    return config::EventHandler{server_.url(), std::move(system), std::move(pattern), {}};
   }
 
   Dispatcher& make(std::vector<config::EventHandler> handlers, bool secondary = true) {
@@ -371,13 +371,13 @@ TEST_F(DispatcherTest, ConnectTimesOutWith500WithinTheTimeout) {
 
 TEST_F(DispatcherTest, UnreachableHandlerAndHttpsFail) {
   options_.connect_timeout = 2s;
-  config::EventHandler dead{"http://127.0.0.1:1/{event}", {"connect"}, ""};
+  config::EventHandler dead{"http://127.0.0.1:1/{event}", {"connect"}, "", {}};
   make({dead});
   auto result = connect();
   EXPECT_FALSE(result.accepted);
   EXPECT_EQ(result.status, 500U);
 
-  config::EventHandler secure{"https://127.0.0.1:1/{event}", {"connect"}, ""};
+  config::EventHandler secure{"https://127.0.0.1:1/{event}", {"connect"}, "", {}};
   make({secure});
   result = connect();
   EXPECT_EQ(result.status, 500U);

@@ -82,7 +82,7 @@ TEST(Events, Patterns) {
   EXPECT_FALSE(user_event_matches("", "message"));
   EXPECT_FALSE(user_event_matches("a,b", "c"));
   config::HubSettings hub;
-  hub.event_handlers = {{"u1", {"Connect"}, ""}, {"u2", {"connect", "connected"}, "*"}};
+  hub.event_handlers = {{"u1", {"Connect"}, "", {}}, {"u2", {"connect", "connected"}, "*", {}}};
   EXPECT_EQ(select_handler(hub, "connect", false)->url_template, "u1");
   EXPECT_EQ(select_handler(hub, "connected", false)->url_template, "u2");
   EXPECT_EQ(select_handler(hub, "anything", true)->url_template, "u2");
