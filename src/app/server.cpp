@@ -115,6 +115,8 @@ void Server::start() {
   webhook::DispatcherOptions options;
   options.connect_timeout = config_.limits.event_handler_timeout;
   options.user_event_timeout = config_.limits.event_handler_timeout;
+  options.max_connections_per_origin = config_.limits.max_event_handler_connections;
+  options.tls_ca_file = config_.event_handler_ca_file;
   dispatcher_ = std::make_unique<webhook::Dispatcher>(ioc_.get_executor(), config_,
                                                       std::move(origin), options);
   context_.dispatcher = dispatcher_.get();

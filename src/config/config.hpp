@@ -57,6 +57,9 @@ struct Limits {
   // included; then the client is refused (500) or its event fails. The emulator allows 100 s;
   // 30 s keeps a stuck handler from holding clients that long.
   std::chrono::milliseconds event_handler_timeout{30'000};
+  // Connections open at once to one event-handler origin (keep-alive pool); requests beyond it
+  // wait for a connection within their own timeout. 0 = unlimited.
+  std::size_t max_event_handler_connections = 256;
   // JWT clock skew tolerance (emulator value, spec §10.1).
   std::chrono::seconds clock_skew{300};
 };
@@ -86,6 +89,10 @@ struct Config {
 
   std::string primary_key = kDevelopmentAccessKey;
   std::optional<std::string> secondary_key;
+
+  // PEM file of CA certificates trusted for https:// event handlers, besides the system's store
+  // (a handler with a self-signed or private-CA certificate); empty = system store only.
+  std::string event_handler_ca_file;
 
   // Public origin ("https://pubsub.example.com") used for token audiences and nextLink when the
   // server runs behind a proxy; empty means "the Host the request arrived with".

@@ -405,6 +405,23 @@ const std::vector<Setting>& settings() {
                          "limits.eventHandlerTimeoutMs",
                          "Time an event handler gets to answer connect and user events.",
                          &Limits::event_handler_timeout, 1, kOneDayMs));
+    t.push_back(size_limit("max-event-handler-connections", "WPS_MAX_EVENT_HANDLER_CONNECTIONS",
+                           "limits.maxEventHandlerConnections",
+                           "Connections open at once to one event-handler origin (keep-alive "
+                           "pool); 0 = unlimited.",
+                           &Limits::max_event_handler_connections, 0));
+    t.push_back({"event-handler-ca-file", "WPS_EVENT_HANDLER_CA_FILE", "eventHandlerCaFile", "PATH",
+                 "PEM CA certificates trusted for https:// event handlers besides the system "
+                 "store.",
+                 [](Config& c, const Input& in) { c.event_handler_ca_file = in.text(); },
+                 [](const Config& c) { return c.event_handler_ca_file; },
+                 [](const Config& c) {
+                   if (c.event_handler_ca_file.empty())
+                     return std::string();
+                   if (!std::ifstream(c.event_handler_ca_file).good())
+                     return "cannot read '" + c.event_handler_ca_file + "'";
+                   return std::string();
+                 }});
     t.push_back({"clock-skew-seconds", "WPS_CLOCK_SKEW_SECONDS", "limits.clockSkewSeconds", "S",
                  "Tolerance for token exp/nbf/iat (0..86400).",
                  [](Config& c, const Input& in) {

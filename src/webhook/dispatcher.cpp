@@ -156,6 +156,8 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void http(HttpRequest request, std::function<void(HttpResponse)> done) {
+    request.ca_file = options.tls_ca_file;
+    request.max_connections = options.max_connections_per_origin;
     std::uint64_t id = 0;
     std::shared_ptr<HttpCall> call;
     {

@@ -1,12 +1,20 @@
 #include "webhook/http_client.hpp"
 
+#include <openssl/ssl.h>
+
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
+#include <deque>
+#include <map>
+#include <mutex>
 
 #include "webhook/responses.hpp"
 
@@ -15,7 +23,9 @@ namespace wps::webhook {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
 
 std::vector<std::string> HttpResponse::values(std::string_view name) const {
   std::vector<std::string> out;
@@ -37,13 +47,158 @@ std::optional<std::string> HttpResponse::last(std::string_view name) const {
 
 namespace {
 
+// Keep-alive connections idle longer than this are not reused (handlers commonly close idle
+// connections after 5 s: Node's default keepAliveTimeout).
+constexpr auto kMaxIdle = std::chrono::seconds(4);
+// Idle connections kept per origin.
+constexpr std::size_t kMaxIdlePerOrigin = 64;
+
+// One TCP or TLS connection to a handler origin.
+struct Conn {
+  explicit Conn(const asio::any_io_executor& executor)
+      : tcp(std::make_unique<beast::tcp_stream>(executor)) {}
+  Conn(const asio::any_io_executor& executor, ssl::context& context)
+      : tls(std::make_unique<beast::ssl_stream<beast::tcp_stream>>(executor, context)) {}
+
+  beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *tcp; }
+  void close() {
+    beast::error_code ignored;
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest().close();
+  }
+
+  std::unique_ptr<beast::tcp_stream> tcp;
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
+  beast::flat_buffer buffer;
+  Clock::time_point idle_since{};
+};
+
+// TLS client contexts, one per CA file ("" = the system's trust store). Verify the peer's
+// certificate chain and host name; TLS 1.2 or later.
+ssl::context* tls_context(const std::string& ca_file, std::string& error) {
+  static std::mutex mutex;
+  static std::map<std::string, std::unique_ptr<ssl::context>> contexts;
+  std::lock_guard lock(mutex);
+  auto& slot = contexts[ca_file];
+  if (!slot) {
+    auto context = std::make_unique<ssl::context>(ssl::context::tls_client);
+    beast::error_code ec;
+    context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                             ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                             ssl::context::no_tlsv1_1 | ssl::context::no_compression,
+                         ec);
+    context->set_default_verify_paths(ec);
+    if (!ca_file.empty()) {
+      context->load_verify_file(ca_file, ec);
+      if (ec) {
+        error = "cannot load the event handler CA file " + ca_file + ": " + ec.message();
+        contexts.erase(ca_file);
+        return nullptr;
+      }
+    }
+    context->set_verify_mode(ssl::verify_peer);
+    slot = std::move(context);
+  }
+  return slot.get();
+}
+
+// Keep-alive connections per origin, and a cap on the connections open to one origin at once:
+// calls beyond it wait (within their own deadline) for a connection to come back.
+class Pool {
+ public:
+  // Called with an idle connection to reuse, or with null: open a new one.
+  using Waiter = std::function<void(std::unique_ptr<Conn>)>;
+
+  static Pool& instance() {
+    static Pool pool;
+    return pool;
+  }
+
+  // Calls `waiter` (at once, on this thread, or later from release()) once the call has a
+  // connection slot. Returns a ticket to withdraw a wait that did not end at once (else 0).
+  std::uint64_t acquire(const std::string& origin, std::size_t max_open, Waiter waiter) {
+    std::unique_ptr<Conn> conn;
+    {
+      std::lock_guard lock(mutex_);
+      Origin& o = origins_[origin];
+      const auto now = Clock::now();
+      while (!o.idle.empty()) {
+        auto candidate = std::move(o.idle.back());
+        o.idle.pop_back();
+        if (now - candidate->idle_since < kMaxIdle) {
+          conn = std::move(candidate);
+          break;
+        }
+        --o.open;
+        candidate->close();
+      }
+      if (!conn) {
+        if (max_open != 0 && o.open >= max_open) {
+          const auto ticket = ++next_ticket_;
+          o.waiters.emplace_back(ticket, std::move(waiter));
+          return ticket;
+        }
+        ++o.open;
+      }
+    }
+    waiter(std::move(conn));
+    return 0;
+  }
+
+  // Withdraws a waiting call (it finished while waiting).
+  void withdraw(const std::string& origin, std::uint64_t ticket) {
+    std::lock_guard lock(mutex_);
+    auto& waiters = origins_[origin].waiters;
+    for (auto it = waiters.begin(); it != waiters.end(); ++it) {
+      if (it->first == ticket) {
+        waiters.erase(it);
+        return;
+      }
+    }
+  }
+
+  // Gives back a connection slot: `conn` kept for reuse when non-null, else the slot is freed.
+  void release(const std::string& origin, std::unique_ptr<Conn> conn) {
+    Waiter next;
+    {
+      std::lock_guard lock(mutex_);
+      Origin& o = origins_[origin];
+      if (!o.waiters.empty()) {
+        next = std::move(o.waiters.front().second);
+        o.waiters.pop_front();
+      } else if (conn && o.idle.size() < kMaxIdlePerOrigin) {
+        conn->idle_since = Clock::now();
+        o.idle.push_back(std::move(conn));
+        return;
+      } else {
+        --o.open;
+        if (conn)
+          conn->close();
+        return;
+      }
+    }
+    // The slot passes to the waiter, with the connection when it is reusable.
+    next(std::move(conn));
+  }
+
+ private:
+  struct Origin {
+    std::vector<std::unique_ptr<Conn>> idle;
+    std::size_t open = 0;  // idle + in use
+    std::deque<std::pair<std::uint64_t, Waiter>> waiters;
+  };
+  std::mutex mutex_;
+  std::map<std::string, Origin> origins_;
+  std::uint64_t next_ticket_ = 0;
+};
+
 class BeastCall final : public HttpCall, public std::enable_shared_from_this<BeastCall> {
  public:
   BeastCall(asio::any_io_executor executor, HttpRequest request,
             std::function<void(HttpResponse)> done)
-      : strand_(asio::make_strand(executor)),
+      : executor_(executor),
+        strand_(asio::make_strand(executor)),
         resolver_(strand_),
-        stream_(strand_),
         timer_(strand_),
         request_(std::move(request)),
         done_(std::move(done)) {}
@@ -61,6 +216,11 @@ class BeastCall final : public HttpCall, public std::enable_shared_from_this<Bea
   }
 
  private:
+  template <class F>
+  auto on_strand(F&& f) {
+    return asio::bind_executor(strand_, std::forward<F>(f));
+  }
+
   void begin() {
     if (finished_)
       return;
@@ -71,19 +231,17 @@ class BeastCall final : public HttpCall, public std::enable_shared_from_this<Bea
     }
     const auto& url = *parsed;
     auto scheme = to_lower(url.scheme());
-    if (scheme == "https") {
-      fail("https:// event handler URLs are not supported yet");
-      return;
-    }
-    if (scheme != "http") {
+    if (scheme != "http" && scheme != "https") {
       fail("unsupported URL scheme '" + scheme + "'");
       return;
     }
+    secure_ = scheme == "https";
     host_ = std::string(url.encoded_host_address());
     if (host_.size() >= 2 && host_.front() == '[' && host_.back() == ']') {
       host_ = host_.substr(1, host_.size() - 2);
     }
-    port_ = url.has_port() ? std::string(url.port()) : std::string("80");
+    port_ = url.has_port() ? std::string(url.port()) : std::string(secure_ ? "443" : "80");
+    origin_ = scheme + "://" + host_ + ":" + port_ + "|" + request_.ca_file;
     std::string target(url.encoded_path());
     if (target.empty())
       target = "/";
@@ -106,11 +264,16 @@ class BeastCall final : public HttpCall, public std::enable_shared_from_this<Bea
       message_.body() = std::move(request_.body);
       message_.prepare_payload();
     }
-    message_.keep_alive(false);
+    message_.keep_alive(true);
 
-    parser_.emplace();
-    parser_->body_limit(request_.max_body_bytes);
-    parser_->header_limit(64 * 1024);
+    if (secure_) {
+      std::string error;
+      tls_context_ = tls_context(request_.ca_file, error);
+      if (tls_context_ == nullptr) {
+        fail(error);
+        return;
+      }
+    }
 
     timer_.expires_after(request_.timeout);
     timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
@@ -121,11 +284,41 @@ class BeastCall final : public HttpCall, public std::enable_shared_from_this<Bea
       response.error = "timed out";
       self->finish(std::move(response));
     });
+    waiting_ = true;
+    ticket_ = Pool::instance().acquire(
+        origin_, request_.max_connections, [self = shared_from_this()](std::unique_ptr<Conn> conn) {
+          asio::post(self->strand_,
+                     [self, conn = std::move(conn)]() mutable { self->on_slot(std::move(conn)); });
+        });
+  }
+
+  void on_slot(std::unique_ptr<Conn> conn) {
+    waiting_ = false;
+    has_slot_ = true;
+    if (finished_) {
+      Pool::instance().release(origin_, nullptr);
+      has_slot_ = false;
+      return;
+    }
+    if (conn) {
+      conn_ = std::move(conn);
+      reused_ = true;
+      send();
+      return;
+    }
+    open();
+  }
+
+  void open() {
+    reused_ = false;
+    conn_ = secure_ ? std::make_unique<Conn>(executor_, *tls_context_)
+                    : std::make_unique<Conn>(executor_);
     resolver_.async_resolve(
         host_, port_,
-        [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type results) {
-          self->on_resolve(ec, std::move(results));
-        });
+        on_strand(
+            [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type results) {
+              self->on_resolve(ec, std::move(results));
+            }));
   }
 
   void on_resolve(beast::error_code ec, tcp::resolver::results_type results) {
@@ -135,10 +328,11 @@ class BeastCall final : public HttpCall, public std::enable_shared_from_this<Bea
       fail("cannot resolve " + host_ + ": " + ec.message());
       return;
     }
-    stream_.async_connect(
-        results, [self = shared_from_this()](beast::error_code connect_ec, const tcp::endpoint&) {
+    conn_->lowest().async_connect(
+        results,
+        on_strand([self = shared_from_this()](beast::error_code connect_ec, const tcp::endpoint&) {
           self->on_connect(connect_ec);
-        });
+        }));
   }
 
   void on_connect(beast::error_code ec) {
@@ -148,34 +342,87 @@ class BeastCall final : public HttpCall, public std::enable_shared_from_this<Bea
       fail("cannot connect to " + host_ + ":" + port_ + ": " + ec.message());
       return;
     }
-    http::async_write(stream_, message_,
-                      [self = shared_from_this()](beast::error_code write_ec, std::size_t) {
-                        self->on_write(write_ec);
-                      });
+    if (!secure_) {
+      send();
+      return;
+    }
+    // SNI and host-name verification (IP literals are checked against IP SANs).
+    auto* native = conn_->tls->native_handle();
+    beast::error_code address_ec;
+    (void)asio::ip::make_address(host_, address_ec);
+    if (address_ec)
+      SSL_ctrl(native, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+               const_cast<char*>(host_.c_str()));  // SSL_set_tlsext_host_name, without its cast
+    conn_->tls->set_verify_callback(ssl::host_name_verification(host_));
+    conn_->tls->async_handshake(ssl::stream_base::client,
+                                on_strand([self = shared_from_this()](beast::error_code hs_ec) {
+                                  self->on_handshake(hs_ec);
+                                }));
+  }
+
+  void on_handshake(beast::error_code ec) {
+    if (finished_)
+      return;
+    if (ec) {
+      fail("TLS handshake with " + host_ + ":" + port_ + " failed: " + ec.message());
+      return;
+    }
+    send();
+  }
+
+  void send() {
+    parser_.emplace();
+    parser_->body_limit(request_.max_body_bytes);
+    parser_->header_limit(64 * 1024);
+    auto handler = on_strand([self = shared_from_this()](beast::error_code write_ec, std::size_t) {
+      self->on_write(write_ec);
+    });
+    if (conn_->tls)
+      http::async_write(*conn_->tls, message_, std::move(handler));
+    else
+      http::async_write(*conn_->tcp, message_, std::move(handler));
   }
 
   void on_write(beast::error_code ec) {
     if (finished_)
       return;
     if (ec) {
+      if (retry_stale())
+        return;
       fail("cannot send the request: " + ec.message());
       return;
     }
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code read_ec, std::size_t) {
-                       self->on_read(read_ec);
-                     });
+    auto handler = on_strand([self = shared_from_this()](beast::error_code read_ec, std::size_t) {
+      self->on_read(read_ec);
+    });
+    if (conn_->tls)
+      http::async_read(*conn_->tls, conn_->buffer, *parser_, std::move(handler));
+    else
+      http::async_read(*conn_->tcp, conn_->buffer, *parser_, std::move(handler));
+  }
+
+  // A reused keep-alive connection the handler had already closed: try once on a new one.
+  bool retry_stale() {
+    if (!reused_ || parser_->got_some())
+      return false;
+    conn_->close();
+    conn_.reset();
+    open();
+    return true;
   }
 
   void on_read(beast::error_code ec) {
     if (finished_)
       return;
     if (ec) {
+      if (retry_stale())
+        return;
       fail(ec == http::error::body_limit ? std::string("response body too large")
                                          : "cannot read the response: " + ec.message());
       return;
     }
     auto& message = parser_->get();
+    reusable_ = message.keep_alive() && conn_->buffer.size() == 0;
     HttpResponse response;
     response.completed = true;
     response.status = message.result_int();
@@ -198,26 +445,39 @@ class BeastCall final : public HttpCall, public std::enable_shared_from_this<Bea
     finished_ = true;
     timer_.cancel();
     resolver_.cancel();
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.close();
+    if (waiting_ && ticket_ != 0)
+      Pool::instance().withdraw(origin_, ticket_);
+    if (has_slot_) {
+      has_slot_ = false;
+      if (conn_ && !reusable_)
+        conn_->close();
+      Pool::instance().release(origin_, reusable_ ? std::move(conn_) : nullptr);
+    }
     auto done = std::move(done_);
     done_ = nullptr;
     if (done)
       done(std::move(response));
   }
 
+  asio::any_io_executor executor_;
   asio::strand<asio::any_io_executor> strand_;
   tcp::resolver resolver_;
-  beast::tcp_stream stream_;
   asio::steady_timer timer_;
   HttpRequest request_;
   std::function<void(HttpResponse)> done_;
   http::request<http::string_body> message_;
   std::optional<http::response_parser<http::string_body>> parser_;
-  beast::flat_buffer buffer_;
+  std::unique_ptr<Conn> conn_;
+  ssl::context* tls_context_ = nullptr;
   std::string host_;
   std::string port_;
+  std::string origin_;
+  std::uint64_t ticket_ = 0;
+  bool secure_ = false;
+  bool waiting_ = false;
+  bool has_slot_ = false;
+  bool reused_ = false;
+  bool reusable_ = false;
   bool finished_ = false;
 };
 

@@ -1,7 +1,8 @@
 #pragma once
-// A one-shot asynchronous HTTP/1.1 client call (Boost.Beast over TCP) with an overall deadline.
-// Only http:// URLs: https:// handlers are refused with a clear error (the webhook layer links
-// libcrypto, not libssl).
+// An asynchronous HTTP/1.1 client call (Boost.Beast over TCP or TLS) with an overall deadline.
+// Connections are kept alive and reused per origin (scheme, host, port, CA file), with a cap on
+// the connections open to one origin; https:// verifies the handler's certificate and host name
+// against the system's trust store (plus an optional CA file), TLS 1.2 or later.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
@@ -20,11 +21,16 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpRequest {
   std::string method = "POST";  // POST, OPTIONS, GET
-  std::string url;              // absolute http:// URL
+  std::string url;              // absolute http:// or https:// URL
   HeaderList headers;           // sent in this order, with this casing
   std::string body;
   std::chrono::milliseconds timeout{30'000};
   std::size_t max_body_bytes = 16 * 1024 * 1024;
+  // https://: CA certificates (PEM) trusted besides the system's store; empty = system only.
+  std::string ca_file;
+  // Connections open at once to this request's origin (keep-alive ones included); further
+  // requests wait for one within their timeout. 0 = unlimited.
+  std::size_t max_connections = 256;
 };
 
 struct HttpResponse {

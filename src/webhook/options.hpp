@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <string>
 #include <vector>
 
 namespace wps::webhook {
@@ -26,6 +27,10 @@ struct DispatcherOptions {
                                                       std::chrono::milliseconds{5'000}};
   // Largest response body read from a handler.
   std::size_t max_response_bytes = 16 * 1024 * 1024;
+  // Connections open at once to one handler origin (keep-alive pool); 0 = unlimited.
+  std::size_t max_connections_per_origin = 256;
+  // PEM CA certificates trusted for https:// handlers besides the system's store.
+  std::string tls_ca_file;
 };
 
 }  // namespace wps::webhook

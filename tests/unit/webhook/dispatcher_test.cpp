@@ -369,7 +369,7 @@ TEST_F(DispatcherTest, ConnectTimesOutWith500WithinTheTimeout) {
   EXPECT_LT(elapsed, 1200ms);
 }
 
-TEST_F(DispatcherTest, UnreachableHandlerAndHttpsFail) {
+TEST_F(DispatcherTest, UnreachableHttpAndHttpsHandlersFail) {
   options_.connect_timeout = 2s;
   config::EventHandler dead{"http://127.0.0.1:1/{event}", {"connect"}, "", {}};
   make({dead});
