@@ -14,6 +14,7 @@ REPO=$(cd "$BENCH_DIR/.." && pwd)
 BUILD=${BUILD:-$REPO/build/h-bench}
 SERVER_BIN=${SERVER_BIN:-$BUILD/src/webpubsub-server}
 LOADGEN=${LOADGEN:-$BUILD/bench/loadgen}
+ECHO_HANDLER=${ECHO_HANDLER:-$BUILD/bench/echo_handler}
 SERVER_CPU=${SERVER_CPU:-0}
 LOADGEN_CPU=${LOADGEN_CPU:-1}
 RESULTS=${RESULTS:-$REPO/build/bench-results}
@@ -24,10 +25,10 @@ SERVER_PID=""
 NGINX_DIR=""
 
 need_binaries() {
-  if [[ ! -x $SERVER_BIN || ! -x $LOADGEN ]]; then
+  if [[ ! -x $SERVER_BIN || ! -x $LOADGEN || ! -x $ECHO_HANDLER ]]; then
     echo "building loadgen and webpubsub-server in $BUILD" >&2
     cmake -S "$REPO" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWPS_BUILD_TESTS=OFF >/dev/null
-    cmake --build "$BUILD" --target loadgen webpubsub-server >/dev/null
+    cmake --build "$BUILD" --target loadgen echo_handler webpubsub-server >/dev/null
   fi
 }
 

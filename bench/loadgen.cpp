@@ -82,7 +82,8 @@ struct Options {
   std::string key = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH";
   std::string protocol = "json";  // simple | json | reliable
   std::size_t connections = 1000;
-  std::string publish = "rest";  // rest | ws | http | none
+  // rest | ws | http | none | echo (each subscriber sends its own messages: a webhook echo)
+  std::string publish = "rest";
   std::string publish_url;       // generic: HTTP POST target ({g} = group index)
   std::string subscribe_url_template;  // generic: ws URL ({i} = connection index, {g} = group)
   std::vector<double> rates{100};
@@ -108,7 +109,7 @@ struct Options {
                "loadgen: %s\n"
                "usage: loadgen [--mode awps|generic] [--port N] [--host H] [--hub H] [--group G]\n"
                "  [--groups K] [--key KEY] [--protocol simple|json|reliable] [--connections N]\n"
-               "  [--publish rest|ws|http|none] [--publish-url URL] [--subscribe-url-template URL]\n"
+               "  [--publish rest|ws|http|echo|none] [--publish-url URL] [--subscribe-url-template URL]\n"
                "  [--rates r1,r2,...] [--step-seconds S] [--drain-seconds S] [--duration S]\n"
                "  [--hold-seconds S] [--payload BYTES] [--cpu N] [--server-pid PID]\n"
                "  [--slo-p99-ms MS] [--no-stop] [--connect-concurrency N] [--per-source N]\n"
@@ -974,7 +975,7 @@ class Driver {
   }
 
   asio::awaitable<void> start_publishers() {
-    const std::size_t k = o_.publish_conns;
+    const std::size_t k = o_.publish == "echo" ? 0 : o_.publish_conns;
     std::size_t pending = k;
     asio::steady_timer wake(run_.io);
     auto ready = [&](bool) {
@@ -1014,6 +1015,19 @@ class Driver {
   // Sends one message on a free publisher; false if none is free.
   bool publish_one() {
     const std::size_t g = pub_counter_ % o_.groups;
+    if (o_.publish == "echo") {
+      // Round-robin over the subscribers: each sends a timestamped text frame, which the server
+      // hands to the event handler; the handler's reply comes back to the same client.
+      for (std::size_t k = 0; k < subs_.size(); ++k) {
+        auto& c = subs_[(pub_counter_ + k) % subs_.size()];
+        if (!c->is_open() || c->queued_bytes() > (1u << 16)) continue;
+        c->send_text(make_payload(now_ns()));
+        pub_counter_ += k + 1;
+        ++run_.published;
+        return true;
+      }
+      return false;
+    }
     if (o_.publish == "ws") {
       for (std::size_t k = 0; k < ws_pubs_.size(); ++k) {
         auto& c = ws_pubs_[(pub_counter_ + k) % ws_pubs_.size()];
@@ -1099,8 +1113,10 @@ class Driver {
     while (now_ns() < drain_end && now_ns() - std::max(run_.last_delivery_ns, end_ns) < 200000000ULL)
       co_await sleep_for(0.02);
     s.delivered = run_.delivered_total - delivered0;
-    s.expected = static_cast<double>(s.published) * static_cast<double>(run_.connected) /
-                 static_cast<double>(o_.groups);
+    // Echo: every message comes back to its sender only.
+    s.expected = o_.publish == "echo" ? static_cast<double>(s.published)
+                                      : static_cast<double>(s.published) * static_cast<double>(run_.connected) /
+                                            static_cast<double>(o_.groups);
     s.hist = run_.hist;
     s.open = run_.open;
     co_return s;
