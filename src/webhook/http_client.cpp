@@ -50,8 +50,9 @@ namespace {
 // Keep-alive connections idle longer than this are not reused (handlers commonly close idle
 // connections after 5 s: Node's default keepAliveTimeout).
 constexpr auto kMaxIdle = std::chrono::seconds(4);
-// Idle connections kept per origin.
-constexpr std::size_t kMaxIdlePerOrigin = 64;
+// Idle connections kept per origin when the number open is unlimited (otherwise: up to the cap,
+// so that a steady load reuses its connections instead of reopening them).
+constexpr std::size_t kMaxIdleUnlimited = 256;
 
 // One TCP or TLS connection to a handler origin.
 struct Conn {
@@ -121,6 +122,7 @@ class Pool {
     {
       std::lock_guard lock(mutex_);
       Origin& o = origins_[origin];
+      o.max_open = max_open;
       const auto now = Clock::now();
       while (!o.idle.empty()) {
         auto candidate = std::move(o.idle.back());
@@ -166,7 +168,7 @@ class Pool {
       if (!o.waiters.empty()) {
         next = std::move(o.waiters.front().second);
         o.waiters.pop_front();
-      } else if (conn && o.idle.size() < kMaxIdlePerOrigin) {
+      } else if (conn && o.idle.size() < (o.max_open != 0 ? o.max_open : kMaxIdleUnlimited)) {
         conn->idle_since = Clock::now();
         o.idle.push_back(std::move(conn));
         return;
@@ -185,6 +187,7 @@ class Pool {
   struct Origin {
     std::vector<std::unique_ptr<Conn>> idle;
     std::size_t open = 0;  // idle + in use
+    std::size_t max_open = 0;
     std::deque<std::pair<std::uint64_t, Waiter>> waiters;
   };
   std::mutex mutex_;
