@@ -97,6 +97,8 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Impl> {
   std::map<std::uint64_t, std::shared_ptr<asio::steady_timer>> timers;
   std::map<std::string, std::deque<SystemEvent>> queues;  // per connection, while busy
   std::atomic<std::uint64_t> event_ids{1};
+  // Keep-alive connections to the handlers; shut down by stop().
+  std::shared_ptr<ConnectionPool> pool = make_connection_pool();
 
   // ---- settings ---------------------------------------------------------------------------
 
@@ -172,7 +174,8 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Impl> {
                 self->calls.erase(id);
               }
               done(std::move(response));
-            });
+            },
+            pool);
         calls.emplace(id, call);
       }
     }
@@ -502,6 +505,7 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Impl> {
     }
     for (auto& [id, call] : pending_calls)
       call->cancel();
+    shutdown_connection_pool(*pool);
     for (auto& entry : pending_timers) {
       // (A copy, not a structured binding: clang 14 cannot capture those.)
       auto timer = entry.second;

@@ -104,16 +104,14 @@ ssl::context* tls_context(const std::string& ca_file, std::string& error) {
 }
 
 // Keep-alive connections per origin, and a cap on the connections open to one origin at once:
-// calls beyond it wait (within their own deadline) for a connection to come back.
-class Pool {
+// calls beyond it wait (within their own deadline) for a connection to come back. After
+// shutdown() nothing is kept: idle connections are closed, returned ones too.
+}  // namespace
+
+class ConnectionPool {
  public:
   // Called with an idle connection to reuse, or with null: open a new one.
   using Waiter = std::function<void(std::unique_ptr<Conn>)>;
-
-  static Pool& instance() {
-    static Pool pool;
-    return pool;
-  }
 
   // Calls `waiter` (at once, on this thread, or later from release()) once the call has a
   // connection slot. Returns a ticket to withdraw a wait that did not end at once (else 0).
@@ -165,6 +163,12 @@ class Pool {
     {
       std::lock_guard lock(mutex_);
       Origin& o = origins_[origin];
+      if (stopped_) {
+        --o.open;
+        if (conn)
+          conn->close();
+        return;
+      }
       if (!o.waiters.empty()) {
         next = std::move(o.waiters.front().second);
         o.waiters.pop_front();
@@ -183,6 +187,23 @@ class Pool {
     next(std::move(conn));
   }
 
+  // Closes the idle connections and keeps none from now on (the io_context is about to go).
+  void shutdown() {
+    std::vector<std::unique_ptr<Conn>> idle;
+    {
+      std::lock_guard lock(mutex_);
+      stopped_ = true;
+      for (auto& [name, o] : origins_) {
+        o.open -= o.idle.size();
+        for (auto& conn : o.idle)
+          idle.push_back(std::move(conn));
+        o.idle.clear();
+      }
+    }
+    for (auto& conn : idle)
+      conn->close();
+  }
+
  private:
   struct Origin {
     std::vector<std::unique_ptr<Conn>> idle;
@@ -193,13 +214,18 @@ class Pool {
   std::mutex mutex_;
   std::map<std::string, Origin> origins_;
   std::uint64_t next_ticket_ = 0;
+  bool stopped_ = false;
 };
+
+namespace {
 
 class BeastCall final : public HttpCall, public std::enable_shared_from_this<BeastCall> {
  public:
   BeastCall(asio::any_io_executor executor, HttpRequest request,
-            std::function<void(HttpResponse)> done)
-      : executor_(executor),
+            std::function<void(HttpResponse)> done, std::shared_ptr<ConnectionPool> pool)
+      : pooled_(pool != nullptr),
+        pool_(pool ? std::move(pool) : std::make_shared<ConnectionPool>()),
+        executor_(executor),
         strand_(asio::make_strand(executor)),
         resolver_(strand_),
         timer_(strand_),
@@ -267,7 +293,7 @@ class BeastCall final : public HttpCall, public std::enable_shared_from_this<Bea
       message_.body() = std::move(request_.body);
       message_.prepare_payload();
     }
-    message_.keep_alive(true);
+    message_.keep_alive(pooled_);
 
     if (secure_) {
       std::string error;
@@ -288,7 +314,7 @@ class BeastCall final : public HttpCall, public std::enable_shared_from_this<Bea
       self->finish(std::move(response));
     });
     waiting_ = true;
-    ticket_ = Pool::instance().acquire(
+    ticket_ = pool_->acquire(
         origin_, request_.max_connections, [self = shared_from_this()](std::unique_ptr<Conn> conn) {
           asio::post(self->strand_,
                      [self, conn = std::move(conn)]() mutable { self->on_slot(std::move(conn)); });
@@ -299,7 +325,7 @@ class BeastCall final : public HttpCall, public std::enable_shared_from_this<Bea
     waiting_ = false;
     has_slot_ = true;
     if (finished_) {
-      Pool::instance().release(origin_, nullptr);
+      pool_->release(origin_, nullptr);
       has_slot_ = false;
       return;
     }
@@ -449,12 +475,12 @@ class BeastCall final : public HttpCall, public std::enable_shared_from_this<Bea
     timer_.cancel();
     resolver_.cancel();
     if (waiting_ && ticket_ != 0)
-      Pool::instance().withdraw(origin_, ticket_);
+      pool_->withdraw(origin_, ticket_);
     if (has_slot_) {
       has_slot_ = false;
       if (conn_ && !reusable_)
         conn_->close();
-      Pool::instance().release(origin_, reusable_ ? std::move(conn_) : nullptr);
+      pool_->release(origin_, reusable_ ? std::move(conn_) : nullptr);
     }
     auto done = std::move(done_);
     done_ = nullptr;
@@ -462,6 +488,8 @@ class BeastCall final : public HttpCall, public std::enable_shared_from_this<Bea
       done(std::move(response));
   }
 
+  const bool pooled_;                     // keep-alive with the caller's pool
+  std::shared_ptr<ConnectionPool> pool_;  // a private one when the caller gave none
   asio::any_io_executor executor_;
   asio::strand<asio::any_io_executor> strand_;
   tcp::resolver resolver_;
@@ -486,9 +514,19 @@ class BeastCall final : public HttpCall, public std::enable_shared_from_this<Bea
 
 }  // namespace
 
+std::shared_ptr<ConnectionPool> make_connection_pool() {
+  return std::make_shared<ConnectionPool>();
+}
+
+void shutdown_connection_pool(ConnectionPool& pool) {
+  pool.shutdown();
+}
+
 std::shared_ptr<HttpCall> make_http_call(asio::any_io_executor executor, HttpRequest request,
-                                         std::function<void(HttpResponse)> done) {
-  return std::make_shared<BeastCall>(std::move(executor), std::move(request), std::move(done));
+                                         std::function<void(HttpResponse)> done,
+                                         std::shared_ptr<ConnectionPool> pool) {
+  return std::make_shared<BeastCall>(std::move(executor), std::move(request), std::move(done),
+                                     std::move(pool));
 }
 
 }  // namespace wps::webhook

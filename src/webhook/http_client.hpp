@@ -56,8 +56,16 @@ class HttpCall {
   virtual void cancel() = 0;
 };
 
+// Keep-alive connections shared by the calls given it. Shut it down before its io_context goes:
+// idle connections are closed and none is kept afterwards.
+class ConnectionPool;
+std::shared_ptr<ConnectionPool> make_connection_pool();
+void shutdown_connection_pool(ConnectionPool& pool);
+
 // A call not yet started; after start(), `done` runs exactly once on a strand of `executor`.
+// Without a pool the call uses its own connection and closes it (Connection: close).
 std::shared_ptr<HttpCall> make_http_call(boost::asio::any_io_executor executor, HttpRequest request,
-                                         std::function<void(HttpResponse)> done);
+                                         std::function<void(HttpResponse)> done,
+                                         std::shared_ptr<ConnectionPool> pool = nullptr);
 
 }  // namespace wps::webhook
