@@ -104,9 +104,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     hub->add_connection({"c1", "alice", wps::core::ProtocolKind::json, {}, {"g"}, std::nullopt, {}},
                         conns);
     hub->add_connection(
-        {"c2", std::nullopt, wps::core::ProtocolKind::simple, {}, {"g"}, std::nullopt}, conns);
+        {"c2", std::nullopt, wps::core::ProtocolKind::simple, {}, {"g"}, std::nullopt, {}}, conns);
     hub->add_connection(
-        {"c3", "tenant%2Fbob", wps::core::ProtocolKind::json_reliable, {}, {}, std::nullopt},
+        {"c3", "tenant%2Fbob", wps::core::ProtocolKind::json_reliable, {}, {}, std::nullopt, {}},
         conns);
   }
 

@@ -2,9 +2,11 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <cstdlib>
 #include <stdexcept>
 #include <thread>
 
+#include "transport/tls.hpp"
 #include "util/log.hpp"
 
 namespace wps::app {
@@ -64,6 +66,7 @@ Server::Server(config::Config config)
       context_(config_, node_),
       rest_api_(config_, node_),
       signals_(ioc_, SIGINT, SIGTERM),
+      hangup_(ioc_, SIGHUP),
       shutdown_timer_(ioc_) {
   context_.rest_handler = [this](const transport::HttpRequest& request) {
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(
@@ -75,7 +78,53 @@ Server::Server(config::Config config)
 
 Server::~Server() = default;
 
+void Server::setup_tls() {
+  tls_cert_file_ = config_.tls_cert_file;
+  tls_key_file_ = config_.tls_key_file;
+  if (config_.tls_self_signed) {
+    std::filesystem::path dir = config_.tls_self_signed_dir;
+    if (dir.empty()) {
+      const char* home = std::getenv("HOME");
+      dir = std::filesystem::path(home != nullptr && *home != '\0' ? home : ".") / ".local" /
+            "share" / "webpubsub-server" / "tls";
+    }
+    tls_cert_file_ = (dir / "localhost-cert.pem").string();
+    tls_key_file_ = (dir / "localhost-key.pem").string();
+    const bool made = transport::ensure_self_signed_certificate(tls_cert_file_, tls_key_file_);
+    tls_notice_ = std::string(made ? "Made" : "Using") +
+                  " a self-signed development certificate for localhost: " + tls_cert_file_ +
+                  "\nTrust it in clients, e.g. Node: NODE_EXTRA_CA_CERTS=" + tls_cert_file_ +
+                  "  Python (requests/azure SDK): REQUESTS_CA_BUNDLE=" + tls_cert_file_ +
+                  "  curl: --cacert " + tls_cert_file_ + "\n";
+  }
+  if (tls_cert_file_.empty())
+    return;
+  context_.set_tls_context(transport::make_server_tls_context(tls_cert_file_, tls_key_file_));
+}
+
+void Server::reload_tls() {
+  try {
+    context_.set_tls_context(transport::make_server_tls_context(tls_cert_file_, tls_key_file_));
+    WPS_LOG(info, "server") << "SIGHUP: reloaded the TLS certificate " << tls_cert_file_;
+  } catch (const std::exception& e) {
+    WPS_LOG(warn, "server") << "SIGHUP: keeping the current TLS certificate: " << e.what();
+  }
+}
+
+void Server::wait_for_hangup() {
+  hangup_.async_wait([this](const boost::system::error_code& ec, int) {
+    if (ec || shutting_down_)
+      return;
+    if (!tls_cert_file_.empty())
+      reload_tls();
+    else
+      WPS_LOG(info, "server") << "SIGHUP: no TLS certificate to reload";
+    wait_for_hangup();
+  });
+}
+
 void Server::start() {
+  setup_tls();
   const auto endpoints = resolve(config_.host, config_.port);
   std::uint16_t port = config_.port;
   std::string first_error;
@@ -127,8 +176,9 @@ void Server::start() {
 }
 
 std::string Server::connection_string() const {
-  return "Endpoint=http://" + endpoint_host_ + ":" + std::to_string(port_) +
-         ";AccessKey=" + config_.primary_key + ";Version=1.0;";
+  return std::string("Endpoint=") + (tls_cert_file_.empty() ? "http://" : "https://") +
+         endpoint_host_ + ":" + std::to_string(port_) + ";AccessKey=" + config_.primary_key +
+         ";Version=1.0;";
 }
 
 void Server::watch_config(std::string path, Reloader reload) {
@@ -171,6 +221,7 @@ void Server::run() {
     WPS_LOG(info, "server") << "signal " << signal << ": shutting down";
     shutdown();
   });
+  wait_for_hangup();
   unsigned threads = config_.threads;
   if (threads == 0)
     threads = std::max(1u, std::thread::hardware_concurrency());
@@ -190,6 +241,7 @@ void Server::shutdown() {
     shutting_down_ = true;
     boost::system::error_code ec;
     signals_.cancel(ec);
+    hangup_.cancel(ec);
     if (watch_timer_)
       watch_timer_->cancel();
     for (auto& listener : listeners_)

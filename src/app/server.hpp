@@ -40,8 +40,10 @@ class Server {
   // Begins a graceful shutdown. Thread-safe.
   void shutdown();
 
-  // "Endpoint=http://localhost:<port>;AccessKey=<key>;Version=1.0;"
+  // "Endpoint=http://localhost:<port>;AccessKey=<key>;Version=1.0;" (https:// with TLS)
   std::string connection_string() const;
+  // With --tls-self-signed: where the certificate is and how to trust it (printed at start).
+  const std::string& tls_notice() const { return tls_notice_; }
 
   // Watches `path` (checked every second) and, when it changes, reloads the event-handler
   // settings with `reload` (the full loader: file + environment + flags). Other settings need a
@@ -51,6 +53,11 @@ class Server {
 
  private:
   void wait_for_clients(std::chrono::steady_clock::time_point deadline);
+  // Loads the TLS certificate and key (making the self-signed ones first if asked).
+  void setup_tls();
+  // SIGHUP: re-reads the certificate and key; on failure keeps serving the old ones.
+  void reload_tls();
+  void wait_for_hangup();
   void check_config();
 
   config::Config config_;
@@ -62,6 +69,10 @@ class Server {
   std::unique_ptr<webhook::Dispatcher> dispatcher_;
   std::vector<std::shared_ptr<transport::Listener>> listeners_;
   boost::asio::signal_set signals_;
+  boost::asio::signal_set hangup_;
+  std::string tls_cert_file_;
+  std::string tls_key_file_;
+  std::string tls_notice_;
   boost::asio::steady_timer shutdown_timer_;
   std::uint16_t port_ = 0;
   std::string endpoint_host_;

@@ -90,6 +90,14 @@ struct Config {
   std::string primary_key = kDevelopmentAccessKey;
   std::optional<std::string> secondary_key;
 
+  // TLS for the client endpoint and the REST API: certificate chain and private key (PEM), both
+  // or neither; re-read on SIGHUP. Or a self-signed development certificate for localhost, made
+  // once in tls_self_signed_dir (default: ~/.local/share/webpubsub-server/tls).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  bool tls_self_signed = false;
+  std::string tls_self_signed_dir;
+
   // PEM file of CA certificates trusted for https:// event handlers, besides the system's store
   // (a handler with a self-signed or private-CA certificate); empty = system store only.
   std::string event_handler_ca_file;

@@ -410,6 +410,41 @@ const std::vector<Setting>& settings() {
                            "Connections open at once to one event-handler origin (keep-alive "
                            "pool); 0 = unlimited.",
                            &Limits::max_event_handler_connections, 0));
+    t.push_back({"tls-cert-file", "WPS_TLS_CERT_FILE", "tlsCertFile", "PATH",
+                 "TLS certificate chain (PEM) for the client endpoint and REST API; needs "
+                 "--tls-key-file. Re-read on SIGHUP.",
+                 [](Config& c, const Input& in) { c.tls_cert_file = in.text(); },
+                 [](const Config& c) { return c.tls_cert_file; },
+                 [](const Config& c) {
+                   if (c.tls_cert_file.empty() != c.tls_key_file.empty())
+                     return std::string("tls-cert-file and tls-key-file go together");
+                   if (!c.tls_cert_file.empty() && c.tls_self_signed)
+                     return std::string("use either tls-cert-file/tls-key-file or tls-self-signed");
+                   if (!c.tls_cert_file.empty() && !std::ifstream(c.tls_cert_file).good())
+                     return "cannot read '" + c.tls_cert_file + "'";
+                   return std::string();
+                 }});
+    t.push_back({"tls-key-file", "WPS_TLS_KEY_FILE", "tlsKeyFile", "PATH",
+                 "TLS private key (PEM) of --tls-cert-file. Re-read on SIGHUP.",
+                 [](Config& c, const Input& in) { c.tls_key_file = in.text(); },
+                 [](const Config& c) { return c.tls_key_file; },
+                 [](const Config& c) {
+                   if (!c.tls_key_file.empty() && !std::ifstream(c.tls_key_file).good())
+                     return "cannot read '" + c.tls_key_file + "'";
+                   return std::string();
+                 }});
+    t.push_back({"tls-self-signed", "WPS_TLS_SELF_SIGNED", "tlsSelfSigned", "",
+                 "Local development: serve TLS with a self-signed certificate for localhost, "
+                 "made once and reused; the server prints how to trust it.",
+                 [](Config& c, const Input& in) { c.tls_self_signed = in.boolean(); },
+                 [](const Config& c) { return show_bool(c.tls_self_signed); },
+                 [](const Config&) { return std::string(); }});
+    t.push_back({"tls-self-signed-dir", "WPS_TLS_SELF_SIGNED_DIR", "tlsSelfSignedDir", "DIR",
+                 "Where --tls-self-signed keeps its certificate and key (default "
+                 "~/.local/share/webpubsub-server/tls).",
+                 [](Config& c, const Input& in) { c.tls_self_signed_dir = in.text(); },
+                 [](const Config& c) { return c.tls_self_signed_dir; },
+                 [](const Config&) { return std::string(); }});
     t.push_back({"event-handler-ca-file", "WPS_EVENT_HANDLER_CA_FILE", "eventHandlerCaFile", "PATH",
                  "PEM CA certificates trusted for https:// event handlers besides the system "
                  "store.",

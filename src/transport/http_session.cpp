@@ -40,28 +40,55 @@ http::response<http::string_body> make_error_response(unsigned status, std::stri
   return response;
 }
 
-HttpSession::HttpSession(boost::asio::ip::tcp::socket&& socket, ServerContext& context)
-    : stream_(std::move(socket)), context_(context) {}
+template <class Stream>
+HttpSession<Stream>::HttpSession(boost::asio::ip::tcp::socket&& socket, ServerContext& context,
+                                 std::shared_ptr<boost::asio::ssl::context> tls)
+    : tls_(std::move(tls)),
+      stream_(open_stream<Stream>(std::move(socket), tls_.get())),
+      context_(context) {}
 
-void HttpSession::run() {
+template <class Stream>
+void HttpSession<Stream>::run() {
   // Start on the session's strand.
-  boost::asio::dispatch(stream_.get_executor(),
-                        beast::bind_front_handler(&HttpSession::do_read, shared_from_this()));
+  boost::asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+    if constexpr (kIsTls<Stream>) {
+      // The TLS handshake shares the handshake timeout with the first request.
+      beast::get_lowest_layer(self->stream_)
+          .expires_after(self->context_.config.limits.handshake_timeout);
+      self->stream_.async_handshake(boost::asio::ssl::stream_base::server,
+                                    beast::bind_front_handler(&HttpSession::on_handshake, self));
+    } else {
+      self->do_read();
+    }
+  });
 }
 
-void HttpSession::do_read() {
+template <class Stream>
+void HttpSession<Stream>::on_handshake(beast::error_code ec) {
+  if (ec) {
+    // Plain HTTP to the TLS port, a client that does not trust us, garbage: this socket only.
+    WPS_LOG(debug, "http") << "TLS handshake failed: " << ec.message();
+    return;
+  }
+  do_read();
+}
+
+template <class Stream>
+void HttpSession<Stream>::do_read() {
   const config::Limits& limits = context_.config.limits;
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(limits.max_http_header_bytes));
   parser_->body_limit(limits.max_http_body_bytes);
   // The first request must arrive within the handshake timeout; later ones (keep-alive) within
   // the HTTP idle timeout.
-  stream_.expires_after(first_request_ ? limits.handshake_timeout : limits.http_idle_timeout);
+  beast::get_lowest_layer(stream_).expires_after(first_request_ ? limits.handshake_timeout
+                                                                : limits.http_idle_timeout);
   http::async_read(stream_, buffer_, *parser_,
-                   beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+                   beast::bind_front_handler(&HttpSession::on_read, this->shared_from_this()));
 }
 
-void HttpSession::on_read(beast::error_code ec, std::size_t) {
+template <class Stream>
+void HttpSession<Stream>::on_read(beast::error_code ec, std::size_t) {
   if (ec == http::error::end_of_stream)
     return do_shutdown();
   if (ec) {
@@ -118,7 +145,8 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
                             request.keep_alive(), head));
 }
 
-void HttpSession::handle_client_endpoint(Request&& request) {
+template <class Stream>
+void HttpSession<Stream>::handle_client_endpoint(Request&& request) {
   HandshakeRequest hs;
   hs.target = request.target();
   hs.host = request[http::field::host];
@@ -169,18 +197,20 @@ void HttpSession::handle_client_endpoint(Request&& request) {
   start_websocket(std::move(request), std::move(accept), std::move(upstream));
 }
 
-void HttpSession::start_websocket(Request&& request, HandshakeAccept&& accept,
-                                  std::shared_ptr<Upstream> upstream) {
-  stream_.expires_never();
+template <class Stream>
+void HttpSession<Stream>::start_websocket(Request&& request, HandshakeAccept&& accept,
+                                          std::shared_ptr<Upstream> upstream) {
+  beast::get_lowest_layer(stream_).expires_never();
   core::ConnId id = upstream->snapshot().connection_id;
-  std::make_shared<WebSocketSession>(std::move(stream_), context_, std::move(accept), std::move(id),
-                                     std::move(upstream))
+  std::make_shared<WebSocketSession<Stream>>(std::move(stream_), context_, std::move(accept),
+                                             std::move(id), std::move(upstream), tls_)
       ->run(std::move(request));
 }
 
-void HttpSession::call_connect(Request&& request, HandshakeAccept&& accept,
-                               std::shared_ptr<Upstream> upstream,
-                               const std::vector<std::string_view>& offered) {
+template <class Stream>
+void HttpSession<Stream>::call_connect(Request&& request, HandshakeAccept&& accept,
+                                       std::shared_ptr<Upstream> upstream,
+                                       const std::vector<std::string_view>& offered) {
   // The `connect` event (spec §8.5): blocking, before the upgrade. Its body lists the claims,
   // the query (without the token), the headers (without Authorization) and the subprotocols.
   webhook::ConnectRequest body;
@@ -201,12 +231,13 @@ void HttpSession::call_connect(Request&& request, HandshakeAccept&& accept,
   for (std::string_view p : offered)
     body.subprotocols.emplace_back(p);
   // The handler has event_handler_timeout to answer; the client waits that long.
-  stream_.expires_after(context_.config.limits.event_handler_timeout + std::chrono::seconds(5));
+  beast::get_lowest_layer(stream_).expires_after(context_.config.limits.event_handler_timeout +
+                                                 std::chrono::seconds(5));
   auto pending = std::make_shared<PendingUpgrade>(
       PendingUpgrade{std::move(request), std::move(accept), upstream});
   upstream->dispatcher()->connect(
       upstream->snapshot(), std::move(body),
-      [self = shared_from_this(), pending](webhook::ConnectResult result) mutable {
+      [self = this->shared_from_this(), pending](webhook::ConnectResult result) mutable {
         boost::asio::post(self->stream_.get_executor(),
                           [self, pending, r = std::move(result)]() mutable {
                             self->on_connect_result(std::move(*pending), std::move(r));
@@ -214,7 +245,9 @@ void HttpSession::call_connect(Request&& request, HandshakeAccept&& accept,
       });
 }
 
-void HttpSession::on_connect_result(PendingUpgrade&& pending, webhook::ConnectResult result) {
+template <class Stream>
+void HttpSession<Stream>::on_connect_result(PendingUpgrade&& pending,
+                                            webhook::ConnectResult result) {
   const unsigned version = pending.request.version();
   auto refuse = [&](unsigned status, std::string_view message) {
     ++context_.counters.handshakes_rejected;
@@ -262,16 +295,18 @@ void HttpSession::on_connect_result(PendingUpgrade&& pending, webhook::ConnectRe
   start_websocket(std::move(pending.request), std::move(accept), std::move(pending.upstream));
 }
 
-void HttpSession::write(Response&& response) {
+template <class Stream>
+void HttpSession<Stream>::write(Response&& response) {
   response_ = std::make_shared<Response>(std::move(response));
   const bool keep_alive = response_->keep_alive();
-  stream_.expires_after(context_.config.limits.http_idle_timeout);
+  beast::get_lowest_layer(stream_).expires_after(context_.config.limits.http_idle_timeout);
   http::async_write(
       stream_, *response_,
-      beast::bind_front_handler(&HttpSession::on_write, shared_from_this(), keep_alive));
+      beast::bind_front_handler(&HttpSession::on_write, this->shared_from_this(), keep_alive));
 }
 
-void HttpSession::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
+template <class Stream>
+void HttpSession<Stream>::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
   response_.reset();
   if (ec)
     return;
@@ -280,27 +315,39 @@ void HttpSession::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
   do_read();
 }
 
-void HttpSession::do_shutdown() {
+template <class Stream>
+void HttpSession<Stream>::do_shutdown() {
+  if constexpr (kIsTls<Stream>) {
+    // close_notify, bounded in time; the socket closes when the session ends.
+    beast::get_lowest_layer(stream_).expires_after(kLingerTime);
+    stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
+    return;
+  }
   beast::error_code ec;
-  stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+  beast::get_lowest_layer(stream_).socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send,
+                                                     ec);
   // Lingering close: a client may still be sending a body we refused (413). Closing now would
   // make the kernel reset the connection and the client could lose our answer, so read and
   // discard until it stops, for a bounded time and number of bytes.
   linger_budget_ = kLingerBytes;
-  stream_.expires_after(kLingerTime);
+  beast::get_lowest_layer(stream_).expires_after(kLingerTime);
   do_linger();
 }
 
-void HttpSession::do_linger() {
+template <class Stream>
+void HttpSession<Stream>::do_linger() {
   linger_buffer_.resize(16 * 1024);
   stream_.async_read_some(
       boost::asio::buffer(linger_buffer_),
-      [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
+      [self = this->shared_from_this()](beast::error_code ec, std::size_t bytes) {
         if (ec || bytes >= self->linger_budget_)
           return;  // EOF, error, timeout or enough: the session ends and the socket closes
         self->linger_budget_ -= bytes;
         self->do_linger();
       });
 }
+
+template class HttpSession<PlainStream>;
+template class HttpSession<TlsStream>;
 
 }  // namespace wps::transport

@@ -1,6 +1,6 @@
 #pragma once
-// One HTTP connection: reads requests (keep-alive), answers the health and REST endpoints, and
-// hands client-endpoint upgrades to a WebSocketSession.
+// One HTTP connection, over plain TCP or TLS: reads requests (keep-alive), answers the health and
+// REST endpoints, and hands client-endpoint upgrades to a WebSocketSession on the same stream.
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -11,19 +11,24 @@
 
 #include "transport/handshake.hpp"
 #include "transport/server_context.hpp"
+#include "transport/streams.hpp"
 #include "transport/upstream.hpp"
 
 namespace wps::transport {
 
-class HttpSession final : public std::enable_shared_from_this<HttpSession> {
+template <class Stream>
+class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
-  HttpSession(boost::asio::ip::tcp::socket&& socket, ServerContext& context);
+  // `tls`: the server's TLS context (required for TlsStream; kept alive by the session).
+  HttpSession(boost::asio::ip::tcp::socket&& socket, ServerContext& context,
+              std::shared_ptr<boost::asio::ssl::context> tls);
   void run();
 
  private:
   using Request = boost::beast::http::request<boost::beast::http::string_body>;
   using Response = boost::beast::http::response<boost::beast::http::string_body>;
 
+  void on_handshake(boost::beast::error_code ec);
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   struct PendingUpgrade {
@@ -47,7 +52,8 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
   static constexpr std::chrono::seconds kLingerTime{2};
   static constexpr std::size_t kLingerBytes = 4 * 1024 * 1024;
 
-  boost::beast::tcp_stream stream_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;
+  Stream stream_;
   ServerContext& context_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;

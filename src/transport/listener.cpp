@@ -38,27 +38,31 @@ void Listener::stop() {
 }
 
 void Listener::do_accept() {
-  acceptor_.async_accept(
-      net::make_strand(ioc_),
-      [self = shared_from_this()](boost::system::error_code ec, net::ip::tcp::socket socket) {
-        if (ec == net::error::operation_aborted || !self->acceptor_.is_open())
-          return;
-        if (ec) {
-          // Out of file descriptors and similar: log, wait a little, keep accepting (pending
-          // connections stay in the kernel backlog meanwhile).
-          WPS_LOG(warn, "listener") << "accept: " << ec.message();
-          self->backoff_.expires_after(std::chrono::milliseconds(50));
-          self->backoff_.async_wait([self](boost::system::error_code wait_ec) {
-            if (!wait_ec && self->acceptor_.is_open())
-              self->do_accept();
-          });
-          return;
-        }
-        boost::system::error_code opt_ec;
-        socket.set_option(net::ip::tcp::no_delay(true), opt_ec);
-        std::make_shared<HttpSession>(std::move(socket), self->context_)->run();
-        self->do_accept();
+  acceptor_.async_accept(net::make_strand(ioc_), [self = shared_from_this()](
+                                                     boost::system::error_code ec,
+                                                     net::ip::tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !self->acceptor_.is_open())
+      return;
+    if (ec) {
+      // Out of file descriptors and similar: log, wait a little, keep accepting (pending
+      // connections stay in the kernel backlog meanwhile).
+      WPS_LOG(warn, "listener") << "accept: " << ec.message();
+      self->backoff_.expires_after(std::chrono::milliseconds(50));
+      self->backoff_.async_wait([self](boost::system::error_code wait_ec) {
+        if (!wait_ec && self->acceptor_.is_open())
+          self->do_accept();
       });
+      return;
+    }
+    boost::system::error_code opt_ec;
+    socket.set_option(net::ip::tcp::no_delay(true), opt_ec);
+    if (auto tls = self->context_.tls_context())
+      std::make_shared<HttpSession<TlsStream>>(std::move(socket), self->context_, std::move(tls))
+          ->run();
+    else
+      std::make_shared<HttpSession<PlainStream>>(std::move(socket), self->context_, nullptr)->run();
+    self->do_accept();
+  });
 }
 
 }  // namespace wps::transport

@@ -35,6 +35,9 @@ using RestHandler = std::function<HttpResponse(const HttpRequest&)>;
 
 class ReliableConnection;
 }  // namespace wps::transport
+namespace boost::asio::ssl {
+class context;
+}
 namespace wps::webhook {
 class Dispatcher;
 }
@@ -49,6 +52,18 @@ struct ServerContext {
   webhook::Dispatcher* dispatcher = nullptr;
   std::atomic<std::size_t> open_websockets{0};
   Counters counters;
+
+  // TLS: the server context new connections use (replaced on SIGHUP); null = plain TCP.
+  std::shared_ptr<boost::asio::ssl::context> tls_context() const {
+    std::lock_guard lock(tls_mutex);
+    return tls;
+  }
+  void set_tls_context(std::shared_ptr<boost::asio::ssl::context> context) {
+    std::lock_guard lock(tls_mutex);
+    tls = std::move(context);
+  }
+  mutable std::mutex tls_mutex;
+  std::shared_ptr<boost::asio::ssl::context> tls;
 
   // Logical connections of reliable clients, attached or waiting for recovery, by connection id.
   std::mutex reliable_mutex;

@@ -20,10 +20,13 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr std::size_t kMaxCloseReason = 123;
 }  // namespace
 
-WebSocketSession::WebSocketSession(beast::tcp_stream&& stream, ServerContext& context,
-                                   HandshakeAccept&& accept, core::ConnId id,
-                                   std::shared_ptr<Upstream> upstream)
-    : ws_(std::move(stream)),
+template <class Stream>
+WebSocketSession<Stream>::WebSocketSession(Stream&& stream, ServerContext& context,
+                                           HandshakeAccept&& accept, core::ConnId id,
+                                           std::shared_ptr<Upstream> upstream,
+                                           std::shared_ptr<boost::asio::ssl::context> tls)
+    : tls_(std::move(tls)),
+      ws_(std::move(stream)),
       context_(context),
       accept_(std::move(accept)),
       id_(std::move(id)),
@@ -32,13 +35,15 @@ WebSocketSession::WebSocketSession(beast::tcp_stream&& stream, ServerContext& co
   ++context_.counters.connections_opened;
 }
 
-WebSocketSession::~WebSocketSession() {
+template <class Stream>
+WebSocketSession<Stream>::~WebSocketSession() {
   unregister("");
   --context_.open_websockets;
   ++context_.counters.connections_closed;
 }
 
-void WebSocketSession::run(http::request<http::string_body>&& request) {
+template <class Stream>
+void WebSocketSession<Stream>::run(http::request<http::string_body>&& request) {
   const config::Limits& limits = context_.config.limits;
   websocket::stream_base::timeout timeouts{};
   timeouts.handshake_timeout = limits.handshake_timeout;
@@ -62,11 +67,12 @@ void WebSocketSession::run(http::request<http::string_body>&& request) {
   // upgrade succeed, messages to it and to its groups reach it. Frames queue until it is open.
   if (!accept_.recover_connection_id)
     register_connection();
-  ws_.async_accept(request,
-                   beast::bind_front_handler(&WebSocketSession::on_accept, shared_from_this()));
+  ws_.async_accept(
+      request, beast::bind_front_handler(&WebSocketSession::on_accept, this->shared_from_this()));
 }
 
-void WebSocketSession::register_connection() {
+template <class Stream>
+void WebSocketSession<Stream>::register_connection() {
   hub_ = context_.node.hub(accept_.hub);
   core::ConnectionInfo info;
   info.id = id_;
@@ -84,21 +90,22 @@ void WebSocketSession::register_connection() {
     reliable_->set_upstream(upstream_);
     info.reconnection_token = reliable_->reconnection_token();
     ReliableConnection::register_in(context_, reliable_);
-    reliable_->attach(shared_from_this(), /*resend_connected=*/false);
+    reliable_->attach(this->shared_from_this(), /*resend_connected=*/false);
     added = hub_->add_connection(info, reliable_);
     if (added != core::Hub::AddResult::added) {
       reliable_->end();
       reliable_.reset();
     }
   } else {
-    added = hub_->add_connection(info, weak_from_this());
+    added = hub_->add_connection(info, this->weak_from_this());
     registered_ = added == core::Hub::AddResult::added;
   }
   if (added == core::Hub::AddResult::user_limit_reached)
     refusal_ = "The user has reached the maximum number of connections.";
 }
 
-void WebSocketSession::on_accept(beast::error_code ec) {
+template <class Stream>
+void WebSocketSession<Stream>::on_accept(beast::error_code ec) {
   if (ec) {
     WPS_LOG(debug, "ws") << "upgrade failed: " << ec.message();
     finish();
@@ -126,13 +133,14 @@ void WebSocketSession::on_accept(beast::error_code ec) {
   do_read();
 }
 
-void WebSocketSession::recover() {
+template <class Stream>
+void WebSocketSession<Stream>::recover() {
   // The upgrade is accepted either way; a session that cannot be recovered is closed with 1008,
   // the one code on which the JS client stops retrying (spec §3.3, §6.4).
   auto logical = ReliableConnection::find(context_, *accept_.recover_connection_id);
   if (!logical || !logical->token_matches(accept_.recover_token) ||
       logical->kind() != accept_.kind || logical->hub()->name() != accept_.hub ||
-      !logical->attach(shared_from_this(), /*resend_connected=*/true)) {
+      !logical->attach(this->shared_from_this(), /*resend_connected=*/true)) {
     ++context_.counters.recoveries_refused;
     WPS_LOG(debug, "ws") << "recovery refused for " << *accept_.recover_connection_id;
     begin_close(core::close_code::policy_violation,
@@ -148,12 +156,15 @@ void WebSocketSession::recover() {
   do_read();
 }
 
-void WebSocketSession::do_read() {
-  ws_.async_read_some(buffer_, kReadChunk,
-                      beast::bind_front_handler(&WebSocketSession::on_read, shared_from_this()));
+template <class Stream>
+void WebSocketSession<Stream>::do_read() {
+  ws_.async_read_some(
+      buffer_, kReadChunk,
+      beast::bind_front_handler(&WebSocketSession::on_read, this->shared_from_this()));
 }
 
-void WebSocketSession::on_read(beast::error_code ec, std::size_t) {
+template <class Stream>
+void WebSocketSession<Stream>::on_read(beast::error_code ec, std::size_t) {
   if (ec) {
     if (ec != websocket::error::closed && ec != boost::asio::error::operation_aborted) {
       WPS_LOG(debug, "ws") << "read " << id_ << ": " << ec.message();
@@ -183,7 +194,8 @@ void WebSocketSession::on_read(beast::error_code ec, std::size_t) {
     do_read();
 }
 
-void WebSocketSession::handle_message() {
+template <class Stream>
+void WebSocketSession<Stream>::handle_message() {
   const std::string_view data(static_cast<const char*>(buffer_.data().data()), buffer_.size());
   std::optional<core::CloseRequest> close_request;
   if (core::is_pubsub(accept_.kind)) {
@@ -229,12 +241,13 @@ void WebSocketSession::handle_message() {
     begin_close(close_request->code, std::move(close_request->reason));
 }
 
-void WebSocketSession::call_upstream(std::string event, protocol::Payload payload,
-                                     std::optional<std::uint64_t> ack_id) {
+template <class Stream>
+void WebSocketSession<Stream>::call_upstream(std::string event, protocol::Payload payload,
+                                             std::optional<std::uint64_t> ack_id) {
   awaiting_upstream_ = true;
   upstream_->dispatcher()->user_event(
       upstream_->snapshot(), std::move(event), std::move(payload),
-      [self = shared_from_this(), ack_id](webhook::UserEventResult result) mutable {
+      [self = this->shared_from_this(), ack_id](webhook::UserEventResult result) mutable {
         boost::asio::post(self->ws_.get_executor(),
                           [self, ack_id, r = std::move(result)]() mutable {
                             self->on_upstream_result(ack_id, std::move(r));
@@ -242,8 +255,9 @@ void WebSocketSession::call_upstream(std::string event, protocol::Payload payloa
       });
 }
 
-void WebSocketSession::on_upstream_result(std::optional<std::uint64_t> ack_id,
-                                          webhook::UserEventResult result) {
+template <class Stream>
+void WebSocketSession<Stream>::on_upstream_result(std::optional<std::uint64_t> ack_id,
+                                                  webhook::UserEventResult result) {
   awaiting_upstream_ = false;
   if (phase_ != Phase::open)
     return;
@@ -270,20 +284,24 @@ void WebSocketSession::on_upstream_result(std::optional<std::uint64_t> ack_id,
   do_read();
 }
 
-void WebSocketSession::send(core::SharedFrame frame) {
-  boost::asio::post(
-      ws_.get_executor(),
-      [self = shared_from_this(), f = std::move(frame)]() mutable { self->enqueue(std::move(f)); });
+template <class Stream>
+void WebSocketSession<Stream>::send(core::SharedFrame frame) {
+  boost::asio::post(ws_.get_executor(),
+                    [self = this->shared_from_this(), f = std::move(frame)]() mutable {
+                      self->enqueue(std::move(f));
+                    });
 }
 
-void WebSocketSession::close(std::uint16_t code, std::string reason) {
+template <class Stream>
+void WebSocketSession<Stream>::close(std::uint16_t code, std::string reason) {
   boost::asio::post(ws_.get_executor(),
-                    [self = shared_from_this(), code, r = std::move(reason)]() mutable {
+                    [self = this->shared_from_this(), code, r = std::move(reason)]() mutable {
                       self->begin_close(code, std::move(r), /*from_logical=*/true);
                     });
 }
 
-void WebSocketSession::enqueue(core::SharedFrame frame) {
+template <class Stream>
+void WebSocketSession<Stream>::enqueue(core::SharedFrame frame) {
   // During the handshake frames wait in the queue; on_accept starts writing them.
   if ((phase_ != Phase::open && phase_ != Phase::handshake) || !frame)
     return;
@@ -311,7 +329,8 @@ void WebSocketSession::enqueue(core::SharedFrame frame) {
     write_next();
 }
 
-void WebSocketSession::write_next() {
+template <class Stream>
+void WebSocketSession<Stream>::write_next() {
   // Messages whose TTL (REST messageTtlSeconds) passed while they waited are not delivered.
   std::optional<std::chrono::steady_clock::time_point> now;
   while (!queue_.empty() && queue_.front()->expires_at.time_since_epoch().count() != 0) {
@@ -331,10 +350,11 @@ void WebSocketSession::write_next() {
   const core::Frame& frame = *queue_.front();
   ws_.binary(frame.binary);
   ws_.async_write(boost::asio::buffer(frame.data),
-                  beast::bind_front_handler(&WebSocketSession::on_write, shared_from_this()));
+                  beast::bind_front_handler(&WebSocketSession::on_write, this->shared_from_this()));
 }
 
-void WebSocketSession::on_write(beast::error_code ec, std::size_t) {
+template <class Stream>
+void WebSocketSession<Stream>::on_write(beast::error_code ec, std::size_t) {
   writing_ = false;
   if (ec) {
     WPS_LOG(debug, "ws") << "write " << id_ << ": " << ec.message();
@@ -346,7 +366,9 @@ void WebSocketSession::on_write(beast::error_code ec, std::size_t) {
   write_next();
 }
 
-void WebSocketSession::begin_close(std::uint16_t code, std::string reason, bool from_logical) {
+template <class Stream>
+void WebSocketSession<Stream>::begin_close(std::uint16_t code, std::string reason,
+                                           bool from_logical) {
   if (phase_ == Phase::handshake) {
     // Closed (e.g. by the REST API) before the upgrade completed: close right after it.
     if (!pending_close_)
@@ -377,12 +399,14 @@ void WebSocketSession::begin_close(std::uint16_t code, std::string reason, bool 
     write_next();
 }
 
-void WebSocketSession::do_close() {
+template <class Stream>
+void WebSocketSession<Stream>::do_close() {
   ws_.async_close(close_reason_,
-                  [self = shared_from_this()](beast::error_code) { self->finish(); });
+                  [self = this->shared_from_this()](beast::error_code) { self->finish(); });
 }
 
-void WebSocketSession::finish(bool recoverable) {
+template <class Stream>
+void WebSocketSession<Stream>::finish(bool recoverable) {
   if (phase_ == Phase::closed)
     return;
   phase_ = Phase::closed;
@@ -391,12 +415,16 @@ void WebSocketSession::finish(bool recoverable) {
   unregister("");
 }
 
-void WebSocketSession::unregister(const std::string& reason) {
+template <class Stream>
+void WebSocketSession<Stream>::unregister(const std::string& reason) {
   if (!registered_)
     return;
   hub_->remove_connection(id_);
   registered_ = false;
   upstream_->disconnected(reason);
 }
+
+template class WebSocketSession<PlainStream>;
+template class WebSocketSession<TlsStream>;
 
 }  // namespace wps::transport

@@ -9,6 +9,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <deque>
 #include <memory>
 #include <string>
@@ -17,16 +18,20 @@
 #include "transport/handshake.hpp"
 #include "transport/reliable_connection.hpp"
 #include "transport/server_context.hpp"
+#include "transport/streams.hpp"
 #include "transport/upstream.hpp"
 
 namespace wps::transport {
 
+template <class Stream>
 class WebSocketSession final : public core::Connection,
-                               public std::enable_shared_from_this<WebSocketSession> {
+                               public std::enable_shared_from_this<WebSocketSession<Stream>> {
  public:
-  // `upstream` carries the connection's event-handler context (never null).
-  WebSocketSession(boost::beast::tcp_stream&& stream, ServerContext& context,
-                   HandshakeAccept&& accept, core::ConnId id, std::shared_ptr<Upstream> upstream);
+  // `upstream` carries the connection's event-handler context (never null). `tls`: the TLS
+  // context the stream was made with, kept alive as long as the session (null for plain TCP).
+  WebSocketSession(Stream&& stream, ServerContext& context, HandshakeAccept&& accept,
+                   core::ConnId id, std::shared_ptr<Upstream> upstream,
+                   std::shared_ptr<boost::asio::ssl::context> tls);
   ~WebSocketSession() override;
 
   // Completes the upgrade of `request` and starts the session.
@@ -64,7 +69,8 @@ class WebSocketSession final : public core::Connection,
   void on_upstream_result(std::optional<std::uint64_t> ack_id, webhook::UserEventResult result);
   void recover();
 
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;
+  boost::beast::websocket::stream<Stream> ws_;
   ServerContext& context_;
   HandshakeAccept accept_;
   core::ConnId id_;

@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
         return std::move(again.config);
       });
     }
+    std::cout << server.tls_notice();
     std::cout << "webpubsub-server listening on port " << server.port() << "\n"
               << "Connection string:\n"
               << server.connection_string() << "\n"

@@ -24,7 +24,7 @@ export const DEFAULT_KEY = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH';
 export const JSON_PROTOCOL = 'json.webpubsub.azure.v1';
 export const RELIABLE_JSON_PROTOCOL = 'json.reliable.webpubsub.azure.v1';
 
-const ENDPOINT_RE = /Endpoint=http:\/\/localhost:(\d+);AccessKey=([^;]+);Version=1\.0;/;
+const ENDPOINT_RE = /Endpoint=(https?):\/\/localhost:(\d+);AccessKey=([^;]+);Version=1\.0;/;
 
 // ---------------------------------------------------------------- timeouts
 
@@ -141,9 +141,10 @@ export async function startServer({ args = [], config, env = {}, readyTimeoutMs 
     err.message += `\n${server.output()}`;
     throw err;
   }
-  server.port = Number(m[1]);
-  server.key = m[2];
-  server.endpoint = `http://localhost:${server.port}`;
+  server.scheme = m[1];
+  server.port = Number(m[2]);
+  server.key = m[3];
+  server.endpoint = `${server.scheme}://localhost:${server.port}`;
   server.connectionString = `Endpoint=${server.endpoint};AccessKey=${server.key};Version=1.0;`;
   server.printedLine = m[0];
   return server;
