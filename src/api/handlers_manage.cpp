@@ -132,9 +132,15 @@ Response user_exists(const Call& call) {
 Response add_connection_to_group(const Call& call) {
   const std::string& group = group_param(call);
   const auto hub = existing_hub(call);
-  if (!hub || !hub->add_to_group(call.params.connection_id, group)) {
+  const auto result = hub ? hub->add_to_group(call.params.connection_id, group)
+                          : core::Hub::JoinResult::unknown_connection;
+  if (result == core::Hub::JoinResult::unknown_connection)
     fail(404, "NotFound", "Connection id '" + call.params.connection_id + "' doesn't exist.");
-  }
+  if (result == core::Hub::JoinResult::group_limit_reached)
+    fail(409, "GroupLimitReached",
+         "Connection id '" + call.params.connection_id +
+             "' is already in the maximum number of groups (" +
+             std::to_string(call.config.limits.max_groups_per_connection) + ").");
   return empty_response(200, call.request);
 }
 

@@ -59,12 +59,17 @@ void Hub::remove_connection(const ConnId& id) {
   connections_.erase(it);
 }
 
-void Hub::join_locked(State& state, const std::string& group) {
+bool Hub::join_locked(State& state, const std::string& group) {
+  if (limits_.max_groups_per_connection != 0 &&
+      index_.group_count_of(state.info.id) >= limits_.max_groups_per_connection &&
+      !index_.is_member(state.info.id, group))
+    return false;
   const auto joined = index_.join(state.info.id, group);
   if (joined.first_in_group)
     broker_.subscribe_group(name_, group);
   if (joined.inserted && state.info.group_observer)
     state.info.group_observer->on_group_change(group, true);
+  return true;
 }
 
 void Hub::leave_locked(const ConnId& id, const std::string& group) {
@@ -170,14 +175,12 @@ std::optional<CloseRequest> Hub::on_client_message(const ConnId& id,
               return;
             }
             if constexpr (join) {
-              if (limits_.max_groups_per_connection != 0 && !index_.is_member(id, m.group) &&
-                  index_.group_count_of(id) >= limits_.max_groups_per_connection) {
+              if (!join_locked(state, m.group)) {
                 error_name = protocol::ack_error::bad_request;
                 error_message = "The connection is already in the maximum number of groups (" +
                                 std::to_string(limits_.max_groups_per_connection) + ").";
                 return;
               }
-              join_locked(state, m.group);
             } else {
               leave_locked(id, m.group);
             }
@@ -360,13 +363,12 @@ bool Hub::group_exists(const std::string& group) const {
   return index_.group_exists(group);
 }
 
-bool Hub::add_to_group(const ConnId& id, const std::string& group) {
+Hub::JoinResult Hub::add_to_group(const ConnId& id, const std::string& group) {
   std::lock_guard lock(mutex_);
   auto it = connections_.find(id);
   if (it == connections_.end())
-    return false;
-  join_locked(it->second, group);
-  return true;
+    return JoinResult::unknown_connection;
+  return join_locked(it->second, group) ? JoinResult::joined : JoinResult::group_limit_reached;
 }
 
 void Hub::remove_from_group(const ConnId& id, const std::string& group) {
@@ -538,6 +540,12 @@ std::vector<Hub::Member> Hub::list_group(const std::string& group, const std::st
 std::size_t Hub::connection_count() const {
   std::lock_guard lock(mutex_);
   return connections_.size();
+}
+
+std::size_t Hub::user_connection_count(const std::string& user) const {
+  std::lock_guard lock(mutex_);
+  const auto* conns = index_.connections_of_user(user);
+  return conns == nullptr ? 0 : conns->size();
 }
 
 }  // namespace wps::core

@@ -83,10 +83,15 @@ class Hub {
   bool connection_exists(const ConnId& id) const;
   bool user_exists(const std::string& user) const;
   bool group_exists(const std::string& group) const;
-  bool add_to_group(const ConnId& id, const std::string& group);  // false: unknown connection
+  enum class JoinResult { joined, unknown_connection, group_limit_reached };
+  // A connection already in the group stays in it (joined); otherwise it joins unless it is in
+  // max_groups_per_connection groups already.
+  JoinResult add_to_group(const ConnId& id, const std::string& group);
   void remove_from_group(const ConnId& id, const std::string& group);
   void remove_from_all_groups(const ConnId& id);
-  bool add_user_to_group(const std::string& user, const std::string& group);  // false: no conns
+  // Connections of the user that are in max_groups_per_connection groups already are skipped,
+  // as they are by add_to_groups. False: the user has no connection.
+  bool add_user_to_group(const std::string& user, const std::string& group);
   void remove_user_from_group(const std::string& user, const std::string& group);
   void remove_user_from_all_groups(const std::string& user);
   // Adds / removes every connection of the hub that matches `filter` (all when null) to / from
@@ -121,6 +126,8 @@ class Hub {
                                  std::size_t limit) const;
 
   std::size_t connection_count() const;
+  // Connections the user holds in this hub.
+  std::size_t user_connection_count(const std::string& user) const;
 
  private:
   struct State {
@@ -140,7 +147,9 @@ class Hub {
                const protocol::odata::Filter* filter = nullptr) const;
   bool matches_locked(const ConnId& id, const State& state,
                       const protocol::odata::Filter& filter) const;
-  void join_locked(State& state, const std::string& group);
+  // Joins `group` unless the connection is in max_groups_per_connection other groups already
+  // (false then). Token groups, REST and client joins all pass through here.
+  bool join_locked(State& state, const std::string& group);
   void leave_locked(const ConnId& id, const std::string& group);
   // Leaves every group of `id`, unsubscribing from those now empty.
   void leave_all_locked(const ConnId& id);

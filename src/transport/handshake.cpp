@@ -189,6 +189,12 @@ HandshakeDecision decide_handshake(const HandshakeRequest& request, const config
       if (std::find(accept.groups.begin(), accept.groups.end(), group) == accept.groups.end())
         accept.groups.push_back(std::move(group));
     }
+    const std::size_t max_groups = config.limits.max_groups_per_connection;
+    if (max_groups != 0 && accept.groups.size() > max_groups)
+      return reject(400, "BadRequest",
+                    "The access token lists " + std::to_string(accept.groups.size()) +
+                        " groups; a connection may be in at most " + std::to_string(max_groups) +
+                        ".");
   }
   return accept;
 }

@@ -170,17 +170,30 @@ void HttpSession<Stream>::handle_client_endpoint(Request&& request) {
   auto& accept = std::get<HandshakeAccept>(decision);
   const config::Limits& limits = context_.config.limits;
   if (limits.max_connections != 0 && context_.open_websockets.load() >= limits.max_connections) {
+    ++context_.counters.handshakes_rejected;
     write(make_error_response(429, "ConnectionCountLimitReached",
                               "The server has reached its maximum number of connections.",
                               request.version(), false, false));
     return;
   }
-  if (limits.max_connections_per_hub != 0) {
-    if (auto hub = context_.node.find_hub(accept.hub);
-        hub && hub->connection_count() >= limits.max_connections_per_hub) {
-      write(make_error_response(429, "ConnectionCountLimitReached",
-                                "The hub has reached its maximum number of connections.",
-                                request.version(), false, false));
+  // A recovering reliable client's logical connection is still counted in its hub: it is not a
+  // new connection there.
+  if (!accept.recover_connection_id &&
+      (limits.max_connections_per_hub != 0 || limits.max_connections_per_user != 0)) {
+    const auto hub = context_.node.find_hub(accept.hub);
+    std::string_view refusal;
+    if (hub && limits.max_connections_per_hub != 0 &&
+        hub->connection_count() >= limits.max_connections_per_hub)
+      refusal = "The hub has reached its maximum number of connections.";
+    // The hub checks the user limit again when the connection joins (a connect handler may
+    // change the user id); refusing here gives the client a status instead of a 1008 close.
+    else if (hub && limits.max_connections_per_user != 0 && accept.user_id &&
+             hub->user_connection_count(*accept.user_id) >= limits.max_connections_per_user)
+      refusal = "The user has reached the maximum number of connections.";
+    if (!refusal.empty()) {
+      ++context_.counters.handshakes_rejected;
+      write(make_error_response(429, "ConnectionCountLimitReached", refusal, request.version(),
+                                false, false));
       return;
     }
   }

@@ -30,7 +30,8 @@ WebSocketSession<Stream>::WebSocketSession(Stream&& stream, ServerContext& conte
       context_(context),
       accept_(std::move(accept)),
       id_(std::move(id)),
-      upstream_(std::move(upstream)) {
+      upstream_(std::move(upstream)),
+      close_deadline_(ws_.get_executor()) {
   ++context_.open_websockets;
   ++context_.counters.connections_opened;
 }
@@ -378,6 +379,13 @@ void WebSocketSession<Stream>::begin_close(std::uint16_t code, std::string reaso
   if (phase_ != Phase::open)
     return;
   phase_ = Phase::closing;
+  // The queue, the close frame and the peer's answer get the handshake timeout; then the TCP
+  // connection is dropped.
+  close_deadline_.expires_after(context_.config.limits.handshake_timeout);
+  close_deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (!ec && self->phase_ == Phase::closing)
+      beast::get_lowest_layer(self->ws_).close();
+  });
   if (reliable_ && !from_logical)
     reliable_->detach(this, /*recoverable=*/false);
   // Unregister now: a closing connection receives nothing new and no longer "exists".
@@ -410,6 +418,7 @@ void WebSocketSession<Stream>::finish(bool recoverable) {
   if (phase_ == Phase::closed)
     return;
   phase_ = Phase::closed;
+  close_deadline_.cancel();
   if (reliable_)
     reliable_->detach(this, recoverable);
   unregister("");

@@ -6,6 +6,7 @@
 // Limits::max_pending_messages is closed with 1008 "SlowClient".
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
@@ -94,6 +95,9 @@ class WebSocketSession final : public core::Connection,
   std::optional<PendingClose> pending_close_;
   Phase phase_ = Phase::handshake;
   boost::beast::websocket::close_reason close_reason_;
+  // Bounds a server-initiated close: a peer that stopped reading (a slow consumer, a vanished
+  // host) would otherwise hold the socket until the keep-alive timeout.
+  boost::asio::steady_timer close_deadline_;
 };
 
 }  // namespace wps::transport
