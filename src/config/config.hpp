@@ -26,7 +26,8 @@ struct Limits {
   // Outgoing messages queued per connection before it is closed as a slow consumer (emulator:
   // 1000).
   std::size_t max_pending_messages = 1000;
-  // Time allowed from TCP accept to a complete HTTP request / WebSocket handshake.
+  // Time allowed from TCP accept to a complete HTTP request / WebSocket handshake, and for a
+  // close the server started to complete before the TCP connection is dropped.
   std::chrono::milliseconds handshake_timeout{10'000};
   // WebSocket keep-alive ping interval (service default 20 s, range 1..120, spec §6.6). A
   // connection silent for twice this long is closed.
@@ -37,7 +38,8 @@ struct Limits {
   std::size_t max_http_header_bytes = 16 * 1024;
   // Largest HTTP request body accepted (bytes): one message plus slack.
   std::size_t max_http_body_bytes = 1024 * 1024;
-  // Connections accepted in total / per hub; 0 means unlimited.
+  // Connections accepted in total / per hub (over it: 429 ConnectionCountLimitReached before
+  // the upgrade); 0 means unlimited.
   std::size_t max_connections = 0;
   std::size_t max_connections_per_hub = 0;
   // Groups one connection may be in; 0 means unlimited.

@@ -240,6 +240,35 @@ TEST(HubLimitsTest, GroupsPerConnectionAndConnectionsPerUser) {
   EXPECT_NE(a->last_text()->find(R"("success":true)"), std::string::npos);
 }
 
+TEST(HubLimitsTest, GroupLimitHoldsForRestTokenAndBulkJoins) {
+  MemoryBroker broker;
+  HubLimits limits;
+  limits.max_groups_per_connection = 2;
+  Node node(broker, limits);
+  auto hub = node.hub("h");
+  auto a = std::make_shared<FakeConnection>();
+  auto b = std::make_shared<FakeConnection>();
+  // Token groups beyond the limit are not joined (the handshake refuses such tokens first).
+  ASSERT_EQ(hub->add_connection({"a", "u", ProtocolKind::json, {}, {"t1", "t2", "t3"}, {}, {}}, a),
+            Hub::AddResult::added);
+  ASSERT_EQ(hub->add_connection({"b", "u", ProtocolKind::json, {}, {"t1"}, {}, {}}, b),
+            Hub::AddResult::added);
+  EXPECT_FALSE(hub->group_exists("t3"));
+  EXPECT_EQ(hub->add_to_group("a", "x"), Hub::JoinResult::group_limit_reached);
+  EXPECT_EQ(hub->add_to_group("a", "t1"), Hub::JoinResult::joined);  // already a member
+  EXPECT_EQ(hub->add_to_group("nobody", "x"), Hub::JoinResult::unknown_connection);
+  EXPECT_EQ(hub->add_to_group("b", "x"), Hub::JoinResult::joined);
+  // Bulk joins skip the full connections and fill the others up to the limit.
+  EXPECT_TRUE(hub->add_user_to_group("u", "y"));
+  hub->add_to_groups({"z"}, nullptr);
+  EXPECT_FALSE(hub->group_exists("y"));
+  EXPECT_FALSE(hub->group_exists("z"));
+  hub->remove_from_group("b", "x");
+  hub->add_to_groups({"z", "w"}, nullptr);
+  EXPECT_EQ(hub->list_group("z", "", 10).size(), 1u);
+  EXPECT_FALSE(hub->group_exists("w"));
+}
+
 TEST(HubAckMemoryTest, RememberedAckIdsAreBounded) {
   MemoryBroker broker;
   HubLimits limits;

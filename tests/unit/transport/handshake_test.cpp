@@ -126,6 +126,33 @@ TEST_F(Fixture, RefusalStatuses) {
   EXPECT_EQ(status(), 401u);
 }
 
+TEST_F(Fixture, TokenGroupsOverTheGroupLimitAreRefused) {
+  config.limits.max_groups_per_connection = 2;
+  target = "/client/hubs/chat?access_token=" + token(kAud, "u", {}, {"a", "b", "a"});
+  EXPECT_EQ(status(), 101u);  // two distinct groups
+  target = "/client/hubs/chat?access_token=" + token(kAud, "u", {}, {"a", "b", "c"});
+  auto d = decide();
+  ASSERT_TRUE(std::holds_alternative<HandshakeReject>(d));
+  EXPECT_EQ(std::get<HandshakeReject>(d).status, 400u);
+  EXPECT_NE(std::get<HandshakeReject>(d).message.find("at most 2"), std::string::npos);
+  config.limits.max_groups_per_connection = 0;  // unlimited
+  EXPECT_EQ(status(), 101u);
+}
+
+TEST_F(Fixture, RefusalsNeverRepeatTheKeyOrTheToken) {
+  config.primary_key = "unit-test-key-that-must-not-appear-anywhere";
+  const std::string forged = token(kAud, "u", {}, {}, kNow + 60, config.primary_key + "x");
+  for (const std::string& t :
+       {forged, config.primary_key, token(kAud, "u", {}, {}, kNow - 1000, config.primary_key)}) {
+    target = "/client/hubs/chat?access_token=" + t;
+    auto d = decide();
+    ASSERT_TRUE(std::holds_alternative<HandshakeReject>(d));
+    const auto& reject = std::get<HandshakeReject>(d);
+    EXPECT_EQ(reject.message.find(config.primary_key), std::string::npos) << reject.message;
+    EXPECT_EQ(reject.message.find(t), std::string::npos) << reject.message;
+  }
+}
+
 TEST_F(Fixture, SecondaryKeyAndPublicOrigin) {
   config.secondary_key = "secondary-key-secondary-key-secondary";
   target =
