@@ -4,7 +4,7 @@
 // Also: a TCP proxy that can stop forwarding (a half-open peer), and /proc readings of the server.
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, openSync, readSync, closeSync } from 'node:fs';
 import { withTimeout, delay } from './harness.mjs';
 
 export const OP = { cont: 0x0, text: 0x1, binary: 0x2, close: 0x8, ping: 0x9, pong: 0xa };
@@ -293,5 +293,28 @@ export async function waitFor(fn, timeoutMs, label, intervalMs = 100) {
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${label}`);
     await delay(intervalMs);
+  }
+}
+
+/**
+ * Which sanitizer the binary at `path` was built with: 'address', 'thread' or null. Sanitized
+ * builds shadow every allocation (and ASan keeps freed memory in quarantine), so memory bounds
+ * measured on release builds do not apply to them.
+ */
+export function sanitizerOf(path) {
+  const fd = openSync(path, 'r');
+  try {
+    const chunk = Buffer.alloc(1 << 20);
+    let carry = '';
+    for (;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n <= 0) return null;
+      const text = carry + chunk.toString('latin1', 0, n);
+      if (text.includes('__tsan_init')) return 'thread';
+      if (text.includes('__asan_init')) return 'address';
+      carry = text.slice(-16);
+    }
+  } finally {
+    closeSync(fd);
   }
 }
