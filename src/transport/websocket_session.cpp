@@ -382,7 +382,7 @@ void WebSocketSession<Stream>::begin_close(std::uint16_t code, std::string reaso
   // The queue, the close frame and the peer's answer get the handshake timeout; then the TCP
   // connection is dropped.
   close_deadline_.expires_after(context_.config.limits.handshake_timeout);
-  close_deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
+  close_deadline_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
     if (!ec && self->phase_ == Phase::closing)
       beast::get_lowest_layer(self->ws_).close();
   });
