@@ -9,11 +9,14 @@
 set -uo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seconds="${WPS_FUZZ_SECONDS:-180}"
-bin="$repo/build/fuzz/fuzz"
-[[ -d "$bin" ]] || "$repo/scripts/build.sh" fuzz >/dev/null
+# WPS_FUZZ_BIN: a directory of already built targets (default: build the fuzz preset here).
+bin="${WPS_FUZZ_BIN:-$repo/build/fuzz/fuzz}"
+[[ -n "${WPS_FUZZ_BIN:-}" ]] || "$repo/scripts/build.sh" fuzz >/dev/null
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
-  for src in "$repo"/fuzz/*_fuzz.cpp; do targets+=("$(basename "$src" .cpp)"); done
+  for src in "$repo"/fuzz/*_fuzz.cpp; do
+    [[ -x "$bin/$(basename "$src" .cpp)" ]] && targets+=("$(basename "$src" .cpp)")
+  done
 fi
 mkdir -p "$repo/build/fuzz/findings"
 status=0
