@@ -20,13 +20,13 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-function makeCertificate() {
+function makeCertificate(san = 'IP:127.0.0.1,DNS:localhost', cn = 'localhost') {
   const dir = makeTmpDir('tls-');
   const key = path.join(dir, 'key.pem');
   const cert = path.join(dir, 'cert.pem');
   execFileSync('openssl', [
     'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
-    '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    '-subj', `/CN=${cn}`, '-addext', `subjectAltName=${san}`,
   ], { stdio: 'ignore' });
   return { key, cert };
 }
@@ -94,6 +94,22 @@ test('an https:// handler whose certificate is not trusted is never called: the 
   assert.equal(handler.seen.connect, 0);
   await delay(100);
   assert.match(server.output(), /certificate verify failed/i, server.output());
+});
+
+test('a trusted certificate for another host name is refused like an untrusted one', async () => {
+  const hub = 'tlswrongname';
+  const cert = makeCertificate('DNS:elsewhere.example', 'elsewhere.example');
+  const handler = await startHttpsHandler(hub, cert);
+  const server = await startServer({
+    config: hubConfig(hub, handler.urlTemplate, { systemEvents: ['connect'] }),
+    args: ['--event-handler-ca-file', cert.cert],
+  });
+  cleanups.push(() => stopAll(server));
+  const token = clientToken({ port: server.port, hub, key: server.key });
+  assert.equal(await expectRefused(clientUrl(server.port, hub, token)), 500);
+  assert.equal(handler.seen.connect, 0);
+  await delay(100);
+  assert.match(server.output(), /TLS handshake with 127\.0\.0\.1:\d+ failed: certificate verify failed/i, server.output());
 });
 
 test('--event-handler-ca-file naming a missing file stops the server naming the setting', async () => {

@@ -6,7 +6,17 @@
 // `connected` and before `disconnected`. A handler that did not ask for them gets none.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, stopAll, jsonClient, closeAll, delay } from './harness.mjs';
+import {
+  startServer,
+  stopAll,
+  jsonClient,
+  closeAll,
+  delay,
+  clientToken,
+  clientUrl,
+  openSocket,
+  RELIABLE_JSON_PROTOCOL,
+} from './harness.mjs';
 import { startExpressHandler, hubConfig, isEvent, signatureFor } from './webhook-helpers.mjs';
 import { serviceClient } from './rest-helpers.mjs';
 
@@ -15,12 +25,12 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-async function setup(hub, handlerOptions, presence) {
-  const handler = await startExpressHandler(hub, {});
+async function setup(hub, handlerOptions, presence, systemEvents = ['connected', 'disconnected']) {
+  const handler = await startExpressHandler(hub, handlerOptions);
   cleanups.push(handler.close);
   const server = await startServer({
     config: hubConfig(hub, handler.urlTemplate, {
-      systemEvents: ['connected', 'disconnected'],
+      systemEvents,
       groupPresenceEvents: presence,
     }),
   });
@@ -110,6 +120,59 @@ test('only the presence events the handler asked for; none without groupPresence
     0,
     'no presence events without groupPresenceEvents',
   );
+});
+
+test('groups from the connect handler: joined after connected, with the state connect set; REST close: left then disconnected', async () => {
+  const hub = 'gpconnect';
+  const { handler, server } = await setup(
+    hub,
+    {
+      handleConnect: (req, res) => {
+        res.setState('seat', 7);
+        res.success({ groups: ['blue', 'alpha'] });
+      },
+    },
+    ['joined', 'left'],
+    ['connect', 'connected', 'disconnected'],
+  );
+  const c = await jsonClient(server, hub, { userId: 'kim' });
+  const id = c.connected.connectionId;
+  await handler.events.wait((e) => e.kind === 'joined' && e.req.group === 'blue', 5000, 'joined blue');
+  const joined = handler.events.items.find((e) => e.kind === 'joined');
+  assert.deepEqual(joined.req.context.states, { seat: 7 }, 'presence events carry the connection state');
+  assert.equal(joined.req.context.userId, 'kim');
+
+  await serviceClient(server, hub).closeConnection(id, { reason: 'kicked' });
+  const disc = await handler.events.wait((e) => e.kind === 'disconnected', 5000, 'disconnected');
+  assert.equal(disc.req.reason, 'kicked');
+  const seq = eventsOf(handler, id);
+  assert.deepEqual(seq.slice(0, 2), ['connect', 'connected']);
+  assert.deepEqual([...seq.slice(2, 4)].sort(), ['joined:alpha', 'joined:blue']);
+  assert.deepEqual(seq.slice(4), ['left:alpha', 'left:blue', 'disconnected']);
+  closeAll(c);
+});
+
+test('a reliable connection that drops and recovers: no presence events for the drop, left only when it ends', async () => {
+  const hub = 'gpreliable';
+  const { handler, server } = await setup(hub, {}, ['joined', 'left']);
+  const token = clientToken({ port: server.port, hub, key: server.key, roles: ['webpubsub.joinLeaveGroup'] });
+  const first = await openSocket(clientUrl(server.port, hub, token), { protocols: [RELIABLE_JSON_PROTOCOL] });
+  const connected = await first.q.nextJson((m) => m.event === 'connected', 5000, 'connected');
+  const id = connected.connectionId;
+  first.ws.send(JSON.stringify({ type: 'joinGroup', group: 'x', ackId: 1 }));
+  await first.q.nextJson((m) => m.type === 'ack' && m.ackId === 1, 5000, 'join ack');
+  await handler.events.wait((e) => e.kind === 'joined', 5000, 'joined x');
+  first.ws.terminate(); // abrupt drop: the session waits for recovery
+  await delay(200);
+  const query = `&awps_connection_id=${id}&awps_reconnection_token=${connected.reconnectionToken}`;
+  const second = await openSocket(clientUrl(server.port, hub, token) + query, { protocols: [RELIABLE_JSON_PROTOCOL] });
+  const again = await second.q.nextJson((m) => m.event === 'connected', 5000, 'connected again');
+  assert.equal(again.connectionId, id);
+  second.ws.send(JSON.stringify({ type: 'joinGroup', group: 'y', ackId: 2 }));
+  await second.q.nextJson((m) => m.type === 'ack' && m.ackId === 2, 5000, 'join ack after recovery');
+  second.ws.close(1000, 'bye');
+  await handler.events.wait((e) => e.kind === 'disconnected', 5000, 'disconnected');
+  assert.deepEqual(eventsOf(handler, id), ['connected', 'joined:x', 'joined:y', 'left:x', 'left:y', 'disconnected']);
 });
 
 test('a config with an unknown presence event name stops the server naming the setting', async () => {

@@ -544,6 +544,55 @@ TEST_F(DispatcherTest, RetriesStopAfterFourAttemptsAndSkip4xx) {
   EXPECT_EQ(boost::json::parse(all[4].body).at("reason").as_string(), "");
 }
 
+// Group presence events (spec §8.8) go to the first handler whose groupPresenceEvents list
+// them, at {event} = joined/left, and share the connection's ordered queue with connected and
+// disconnected: a failed `joined` is retried before the `left` and `disconnected` behind it.
+TEST_F(DispatcherTest, GroupPresenceEventsAreSelectedOrderedAndRetried) {
+  std::atomic<int> joined_calls{0};
+  server_.set([&joined_calls](const Recorded& r) {
+    Reply reply = default_reply(r);
+    if (r.method == "POST" && r.header("ce-eventName") == "joined" &&
+        joined_calls.fetch_add(1) == 0)
+      reply.status = 502;
+    return reply;
+  });
+  auto system_only = handler("", {"connected", "disconnected"});
+  system_only.url_template = server_.url("/sys/{event}");
+  auto presence = handler("", {});
+  presence.url_template = server_.url("/gp/{event}");
+  presence.group_presence_events = {"joined", "left"};
+  auto& dispatcher = make({system_only, presence});
+  EXPECT_TRUE(dispatcher.has_handler("chat", "joined", false));
+  EXPECT_TRUE(dispatcher.has_handler("chat", "left", false));
+
+  dispatcher.connected(context());
+  dispatcher.group_presence(context(), true, "room \"1\"");
+  dispatcher.group_presence(context(), false, "room \"1\"");
+  dispatcher.disconnected(context(), "bye");
+  auto all = posts(server_.wait_for(7));  // two validations, five POSTs
+  ASSERT_EQ(all.size(), 5U);
+  EXPECT_EQ(all[0].target, "/sys/connected");
+  for (std::size_t i = 1; i < 3; ++i) {  // the 502, then its retry with the same id
+    EXPECT_EQ(all[i].target, "/gp/joined");
+    EXPECT_EQ(all[i].header("ce-type"), "azure.webpubsub.gp.joined");
+    EXPECT_EQ(all[i].header("ce-eventName"), "joined");
+    EXPECT_EQ(all[i].header("ce-connectionId"), "conn1");
+    EXPECT_EQ(all[i].header("ce-userId"), "user1");
+    EXPECT_EQ(all[i].header("Content-Type"), "application/json; charset=utf-8");
+    EXPECT_EQ(boost::json::parse(all[i].body).at("group").as_string(), "room \"1\"");
+  }
+  EXPECT_EQ(all[1].header("ce-id"), all[2].header("ce-id"));
+  EXPECT_EQ(all[3].target, "/gp/left");
+  EXPECT_EQ(all[3].header("ce-type"), "azure.webpubsub.gp.left");
+  EXPECT_EQ(all[4].target, "/sys/disconnected");
+}
+
+TEST_F(DispatcherTest, NoHandlerAsksForGroupPresenceEvents) {
+  auto& dispatcher = make();
+  EXPECT_FALSE(dispatcher.has_handler("chat", "joined", false));
+  EXPECT_FALSE(dispatcher.has_handler("chat", "left", false));
+}
+
 TEST_F(DispatcherTest, HandlerSelectionByFilters) {
   auto first = handler("a, B", {"connected"});
   first.url_template = server_.url("/first/{event}");
