@@ -2,12 +2,14 @@
 
 #include <openssl/ssl.h>
 
+#include <array>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -219,6 +221,23 @@ class ConnectionPool {
 
 namespace {
 
+// A header name is an RFC 9110 token; a value has no CR, LF or NUL (no header injection).
+bool valid_field_name(std::string_view name) {
+  if (name.empty())
+    return false;
+  for (const char c : name) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7F ||
+        std::string_view("\"(),/:;<=>?@[\\]{}").find(c) != std::string_view::npos)
+      return false;
+  }
+  return true;
+}
+
+bool valid_field_value(std::string_view value) {
+  return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
 class BeastCall final : public HttpCall, public std::enable_shared_from_this<BeastCall> {
  public:
   BeastCall(asio::any_io_executor executor, HttpRequest request,
@@ -281,19 +300,8 @@ class BeastCall final : public HttpCall, public std::enable_shared_from_this<Bea
     std::string host_header(url.encoded_host());
     if (url.has_port())
       host_header += ":" + port_;
-
-    auto verb = http::string_to_verb(request_.method);
-    message_.method(verb == http::verb::unknown ? http::verb::post : verb);
-    message_.target(target);
-    message_.version(11);
-    message_.set(http::field::host, host_header);
-    for (const auto& [name, value] : request_.headers)
-      message_.insert(name, value);
-    if (verb == http::verb::post || !request_.body.empty()) {
-      message_.body() = std::move(request_.body);
-      message_.prepare_payload();
-    }
-    message_.keep_alive(pooled_);
+    if (!serialize(target, host_header))
+      return;
 
     if (secure_) {
       std::string error;
@@ -319,6 +327,49 @@ class BeastCall final : public HttpCall, public std::enable_shared_from_this<Bea
           asio::post(self->strand_,
                      [self, conn = std::move(conn)]() mutable { self->on_slot(std::move(conn)); });
         });
+  }
+
+  // The request line and headers as they go on the wire, in one buffer written with the body
+  // (two buffers, one write): no per-field allocations (Beast's serializer of a 16-field request
+  // cost ~6 % of the server's CPU in the webhook-echo benchmark). False (and the call failed)
+  // when a header cannot be sent.
+  bool serialize(const std::string& target, const std::string& host_header) {
+    auto verb = http::string_to_verb(request_.method);
+    if (verb == http::verb::unknown)
+      verb = http::verb::post;
+    const bool with_body = verb == http::verb::post || !request_.body.empty();
+    std::size_t size = 64 + target.size() + host_header.size();
+    for (const auto& [name, value] : request_.headers)
+      size += name.size() + value.size() + 4;
+    wire_.reserve(size);
+    wire_.append(http::to_string(verb));
+    wire_ += ' ';
+    wire_ += target;
+    wire_ += " HTTP/1.1\r\nHost: ";
+    wire_ += host_header;
+    wire_ += "\r\n";
+    for (const auto& [name, value] : request_.headers) {
+      if (!valid_field_name(name) || !valid_field_value(value)) {
+        fail("header " + name + " has a character HTTP does not allow");
+        return false;
+      }
+      wire_ += name;
+      wire_ += ": ";
+      wire_ += value;
+      wire_ += "\r\n";
+    }
+    if (with_body) {
+      wire_ += "Content-Length: ";
+      wire_ += std::to_string(request_.body.size());
+      wire_ += "\r\n";
+    }
+    if (!pooled_)
+      wire_ += "Connection: close\r\n";
+    wire_ += "\r\n";
+    if (!with_body)
+      request_.body.clear();
+    request_.headers = HeaderList();
+    return true;
   }
 
   void on_slot(std::unique_ptr<Conn> conn) {
@@ -406,10 +457,12 @@ class BeastCall final : public HttpCall, public std::enable_shared_from_this<Bea
     auto handler = on_strand([self = shared_from_this()](beast::error_code write_ec, std::size_t) {
       self->on_write(write_ec);
     });
+    const std::array<asio::const_buffer, 2> buffers{asio::buffer(wire_),
+                                                    asio::buffer(request_.body)};
     if (conn_->tls)
-      http::async_write(*conn_->tls, message_, std::move(handler));
+      asio::async_write(*conn_->tls, buffers, std::move(handler));
     else
-      http::async_write(*conn_->tcp, message_, std::move(handler));
+      asio::async_write(*conn_->tcp, buffers, std::move(handler));
   }
 
   void on_write(beast::error_code ec) {
@@ -496,7 +549,7 @@ class BeastCall final : public HttpCall, public std::enable_shared_from_this<Bea
   asio::steady_timer timer_;
   HttpRequest request_;
   std::function<void(HttpResponse)> done_;
-  http::request<http::string_body> message_;
+  std::string wire_;  // the serialized request line and headers (the body: request_.body)
   std::optional<http::response_parser<http::string_body>> parser_;
   std::unique_ptr<Conn> conn_;
   ssl::context* tls_context_ = nullptr;

@@ -593,6 +593,22 @@ TEST_F(DispatcherTest, NoHandlerAsksForGroupPresenceEvents) {
   EXPECT_FALSE(dispatcher.has_handler("chat", "left", false));
 }
 
+// A header value with CR or LF (an event name is the client's choice) would split the request:
+// the call fails before anything is sent.
+TEST_F(DispatcherTest, EventNamesThatWouldInjectHeadersAreNotSent) {
+  make();
+  auto result = user_event({protocol::DataType::text, "x"}, context(),
+                           "a\r\nX-Injected: 1\r\n\r\nGET / HTTP/1.1");
+  EXPECT_FALSE(result.ok);
+  EXPECT_NE(result.error.find("character HTTP does not allow"), std::string::npos) << result.error;
+  EXPECT_TRUE(user_event({protocol::DataType::text, "x"}, context(), "fine").ok);
+  auto all = posts(server_.requests());
+  ASSERT_EQ(all.size(), 1U);
+  EXPECT_EQ(all[0].header("ce-eventName"), "fine");
+  for (const auto& r : server_.requests())
+    EXPECT_FALSE(r.header("X-Injected").has_value());
+}
+
 TEST_F(DispatcherTest, HandlerSelectionByFilters) {
   auto first = handler("a, B", {"connected"});
   first.url_template = server_.url("/first/{event}");
