@@ -83,6 +83,8 @@ struct Options {
   std::string protocol = "json";  // simple | json | reliable
   std::size_t connections = 1000;
   // rest | ws | http | none | echo (each subscriber sends its own messages: a webhook echo)
+  // | members (each subscriber sends sendToGroup to its own group: small groups)
+  // | rest-user (REST sendToUser to one subscriber per request, a JWT per request)
   std::string publish = "rest";
   std::string publish_url;       // generic: HTTP POST target ({g} = group index)
   std::string subscribe_url_template;  // generic: ws URL ({i} = connection index, {g} = group)
@@ -109,7 +111,7 @@ struct Options {
                "loadgen: %s\n"
                "usage: loadgen [--mode awps|generic] [--port N] [--host H] [--hub H] [--group G]\n"
                "  [--groups K] [--key KEY] [--protocol simple|json|reliable] [--connections N]\n"
-               "  [--publish rest|ws|http|echo|none] [--publish-url URL] [--subscribe-url-template URL]\n"
+               "  [--publish rest|rest-user|ws|members|http|echo|none] [--publish-url URL] [--subscribe-url-template URL]\n"
                "  [--rates r1,r2,...] [--step-seconds S] [--drain-seconds S] [--duration S]\n"
                "  [--hold-seconds S] [--payload BYTES] [--cpu N] [--server-pid PID]\n"
                "  [--slo-p99-ms MS] [--no-stop] [--connect-concurrency N] [--per-source N]\n"
@@ -170,6 +172,8 @@ Options parse_options(int argc, char** argv) {
     if (o.publish != "none") o.publish = "http";
     if (o.publish == "http" && o.publish_url.empty()) usage("generic mode needs --publish-url");
   }
+  if ((o.publish == "members") && o.protocol != "json")
+    usage("--publish members needs --protocol json");
   if (o.protocol != "simple" && o.protocol != "json" && o.protocol != "reliable")
     usage("--protocol must be simple, json or reliable");
   if (o.duration <= 0 || o.duration > 600) usage("--duration must be in (0, 600]");
@@ -751,7 +755,8 @@ std::string client_token(const Options& o, std::size_t i, std::size_t group_inde
   if (publisher) {
     claims["role"] = json::array{"webpubsub.sendToGroup"};
   } else {
-    claims["role"] = json::array{};
+    // Small-groups scenario: members publish to their own group.
+    claims["role"] = o.publish == "members" ? json::array{"webpubsub.sendToGroup"} : json::array{};
     claims["webpubsub.group"] = json::array{json::string(o.group + std::to_string(group_index))};
   }
   return jwt_hs256(claims, o.key);
@@ -825,6 +830,15 @@ class Driver {
     result["payload_bytes"] = o_.payload;
     result["connect_seconds"] = connect_seconds;
     result["handshakes_per_s"] = static_cast<double>(run_.connected) / std::max(connect_seconds, 1e-9);
+    // Server and generator CPU during the connect phase (tokens were minted before it began).
+    result["connect_server_cpu"] = connect_server_cpu_ / std::max(connect_seconds, 1e-9);
+    result["connect_loadgen_cpu"] = connect_self_cpu_ / std::max(connect_seconds, 1e-9);
+    result["handshakes_per_server_cpu_s"] =
+        connect_server_cpu_ > 0 ? static_cast<double>(run_.connected) / connect_server_cpu_ : 0.0;
+    if (o_.server_pid > 0)
+      std::fprintf(stderr, "connect phase: server CPU %.0f%%, loadgen CPU %.0f%%, %.0f handshakes per server CPU-s\n",
+                   result["connect_server_cpu"].as_double() * 100, result["connect_loadgen_cpu"].as_double() * 100,
+                   result["handshakes_per_server_cpu_s"].as_double());
 
     if (o_.hold_seconds > 0) {
       co_await sleep_for(std::min(o_.hold_seconds, remaining()));
@@ -929,6 +943,15 @@ class Driver {
     const std::string subprotocol = o_.mode == "generic" ? "" : subprotocol_for(o_.protocol);
     const std::size_t n = o_.connections;
     subs_.reserve(n);
+    // Mint every token first, so that the connect phase measures handshakes, not the generator.
+    std::vector<std::string> tokens;
+    if (o_.mode != "generic") {
+      tokens.reserve(n);
+      for (std::size_t i = 0; i < n; ++i) tokens.push_back(client_token(o_, i, i % o_.groups, false));
+    }
+    const std::uint64_t connect_start_ns = now_ns();
+    const ProcSample server0 = read_proc(o_.server_pid);
+    const ProcSample self0 = read_proc(0);
     std::size_t next = 0, in_flight = 0, done = 0;
     auto deadline = now_ns() + static_cast<std::uint64_t>(std::min(o_.connect_timeout, o_.duration) * 1e9);
     asio::steady_timer wake(run_.io);
@@ -942,7 +965,7 @@ class Driver {
                                        std::to_string(g)));
         } else {
           t.host_header = o_.host + ":" + std::to_string(o_.port);
-          t.path = client_url_path(o_) + "?access_token=" + client_token(o_, i, g, false);
+          t.path = client_url_path(o_) + "?access_token=" + std::move(tokens[i]);
           t.endpoint = tcp::endpoint(asio::ip::make_address(o_.connect_ip), o_.port);
         }
         std::optional<asio::ip::address_v4> source;
@@ -969,13 +992,30 @@ class Driver {
       co_await wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
     if (done < n) std::fprintf(stderr, "connect phase timed out with %zu of %zu done\n", done, n);
-    connect_seconds_ = seconds_since(start_ns_);
+    connect_seconds_ = seconds_since(connect_start_ns);
+    connect_server_cpu_ = read_proc(o_.server_pid).cpu_seconds - server0.cpu_seconds;
+    connect_self_cpu_ = read_proc(0).cpu_seconds - self0.cpu_seconds;
     // Let the connected / system messages settle.
     co_await sleep_for(0.3);
   }
 
+  std::string user_send_path(std::size_t user) const {
+    return "/api/hubs/" + o_.hub + "/users/u" + std::to_string(user) + "/:send?api-version=2024-12-01";
+  }
+
   asio::awaitable<void> start_publishers() {
-    const std::size_t k = o_.publish == "echo" ? 0 : o_.publish_conns;
+    if (o_.publish == "rest-user") {
+      // The server verifies a JWT on every request; the generator signs one per target user up
+      // front (the audience is the request URL) so that its own cost per request stays low.
+      user_tokens_.reserve(subs_.size());
+      for (std::size_t u = 0; u < subs_.size(); ++u) {
+        json::object claims;
+        claims["aud"] = "http://" + o_.host + ":" + std::to_string(o_.port) + user_send_path(u);
+        claims["exp"] = unix_now() + 3600;
+        user_tokens_.push_back(jwt_hs256(claims, o_.key));
+      }
+    }
+    const std::size_t k = (o_.publish == "echo" || o_.publish == "members") ? 0 : o_.publish_conns;
     std::size_t pending = k;
     asio::steady_timer wake(run_.io);
     auto ready = [&](bool) {
@@ -1028,6 +1068,20 @@ class Driver {
       }
       return false;
     }
+    if (o_.publish == "members") {
+      // Round-robin over the subscribers: each sends sendToGroup (with echo) to its own group.
+      for (std::size_t k = 0; k < subs_.size(); ++k) {
+        const std::size_t i = (pub_counter_ + k) % subs_.size();
+        auto& c = subs_[i];
+        if (!c->is_open() || c->queued_bytes() > (1u << 16)) continue;
+        c->send_text(R"({"type":"sendToGroup","group":")" + o_.group + std::to_string(i % o_.groups) +
+                     R"(","dataType":"text","data":")" + make_payload(now_ns()) + "\"}");
+        pub_counter_ += k + 1;
+        ++run_.published;
+        return true;
+      }
+      return false;
+    }
     if (o_.publish == "ws") {
       for (std::size_t k = 0; k < ws_pubs_.size(); ++k) {
         auto& c = ws_pubs_[(pub_counter_ + k) % ws_pubs_.size()];
@@ -1047,6 +1101,10 @@ class Driver {
       std::string path, bearer;
       if (o_.publish == "http") {
         path = parse_ws_url(replace_all(o_.publish_url, "{g}", std::to_string(g))).path;
+      } else if (o_.publish == "rest-user") {
+        const std::size_t u = pub_counter_ % user_tokens_.size();
+        path = user_send_path(u);
+        bearer = user_tokens_[u];
       } else {
         path = "/api/hubs/" + o_.hub + "/groups/" + o_.group + std::to_string(g) + "/:send?api-version=2024-12-01";
         json::object claims;
@@ -1114,7 +1172,8 @@ class Driver {
       co_await sleep_for(0.02);
     s.delivered = run_.delivered_total - delivered0;
     // Echo: every message comes back to its sender only.
-    s.expected = o_.publish == "echo" ? static_cast<double>(s.published)
+    // rest-user: one connection per user.
+    s.expected = (o_.publish == "echo" || o_.publish == "rest-user") ? static_cast<double>(s.published)
                                       : static_cast<double>(s.published) * static_cast<double>(run_.connected) /
                                             static_cast<double>(o_.groups);
     s.hist = run_.hist;
@@ -1129,6 +1188,9 @@ class Driver {
   std::vector<std::shared_ptr<WsConn>> ws_pubs_;
   std::vector<std::shared_ptr<HttpPublisher>> http_pubs_;
   double connect_seconds_ = 0;
+  double connect_server_cpu_ = 0;  // CPU-seconds over the connect phase
+  double connect_self_cpu_ = 0;
+  std::vector<std::string> user_tokens_;  // rest-user: one token per target user (its own URL)
   bool publishing_ = false;
   double step_rate_ = 0;
   std::uint64_t step_start_ns_ = 0;

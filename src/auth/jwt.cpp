@@ -2,7 +2,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 
 #include <array>
 #include <boost/json.hpp>
@@ -14,6 +14,7 @@
 #include <limits>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 namespace wps::auth {
 
@@ -128,23 +129,77 @@ std::optional<std::string> b64url_decode(std::string_view text) {
 // ---------------------------------------------------------------------------------------------
 // HMAC-SHA256
 
+// OpenSSL 3's one-shot HMAC() fetches the MAC and digest implementations by name on every call
+// (about 6 us of an 8 us HMAC of a token). Each thread keeps a keyed context per key instead and
+// re-initialises it with the same key (EVP_MAC_init with a null key) for every MAC.
+class HmacCache {
+ public:
+  HmacCache() = default;
+  HmacCache(const HmacCache&) = delete;
+  HmacCache& operator=(const HmacCache&) = delete;
+  ~HmacCache() {
+    for (Entry& entry : entries_)
+      drop(entry);
+  }
+
+  // A context keyed with `key`, ready for EVP_MAC_update; nullptr if OpenSSL fails.
+  EVP_MAC_CTX* get(std::string_view key) {
+    for (Entry& entry : entries_) {
+      if (entry.key == key) {
+        if (EVP_MAC_init(entry.ctx, nullptr, 0, nullptr) != 1)
+          return nullptr;
+        return entry.ctx;
+      }
+    }
+    static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    if (mac == nullptr)
+      return nullptr;
+    EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(mac);
+    if (ctx == nullptr)
+      return nullptr;
+    char digest[] = "SHA256";
+    const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0),
+                                 OSSL_PARAM_construct_end()};
+    static constexpr unsigned char empty_key = 0;
+    const auto* key_ptr =
+        key.empty() ? &empty_key : reinterpret_cast<const unsigned char*>(key.data());
+    if (EVP_MAC_init(ctx, key_ptr, key.size(), params) != 1) {
+      EVP_MAC_CTX_free(ctx);
+      return nullptr;
+    }
+    // Keys change only on a config reload: a handful of entries, the oldest evicted first.
+    if (entries_.size() == kMaxEntries) {
+      drop(entries_.front());
+      entries_.erase(entries_.begin());
+    }
+    entries_.push_back(Entry{std::string(key), ctx});
+    return ctx;
+  }
+
+ private:
+  struct Entry {
+    std::string key;
+    EVP_MAC_CTX* ctx;
+  };
+  static constexpr std::size_t kMaxEntries = 4;
+  static void drop(Entry& entry) {
+    OPENSSL_cleanse(entry.key.data(), entry.key.size());
+    EVP_MAC_CTX_free(entry.ctx);
+  }
+  std::vector<Entry> entries_;
+};
+
 std::optional<std::array<unsigned char, sha256_length>> hmac_sha256(std::string_view key,
                                                                     std::string_view data) {
-  if (key.size() > static_cast<std::size_t>(INT_MAX)) {
+  thread_local HmacCache cache;
+  EVP_MAC_CTX* ctx = cache.get(key);
+  if (ctx == nullptr)
     return std::nullopt;
-  }
-  static constexpr unsigned char empty_key = 0;
-  const void* key_ptr =
-      key.empty() ? static_cast<const void*>(&empty_key) : static_cast<const void*>(key.data());
   std::array<unsigned char, sha256_length> mac{};
-  unsigned int mac_length = 0;
-  // The empty data case still needs a valid pointer.
-  static constexpr unsigned char empty_data = 0;
-  const auto* data_ptr =
-      data.empty() ? &empty_data : reinterpret_cast<const unsigned char*>(data.data());
-  if (HMAC(EVP_sha256(), key_ptr, static_cast<int>(key.size()), data_ptr, data.size(), mac.data(),
-           &mac_length) == nullptr ||
-      mac_length != sha256_length) {
+  std::size_t mac_length = 0;
+  if ((!data.empty() && EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()),
+                                       data.size()) != 1) ||
+      EVP_MAC_final(ctx, mac.data(), &mac_length, mac.size()) != 1 || mac_length != sha256_length) {
     return std::nullopt;
   }
   return mac;
