@@ -5,7 +5,8 @@
 #   TARGET=wps   (default) webpubsub-server, json.webpubsub.azure.v1 subscribers, REST publish
 #   TARGET=nchan nginx + nchan, WebSocket subscribers, HTTP POST publish (generic mode)
 # Env: SIZES="1000 5000 10000", PAYLOAD=256, PROTOCOL=json|simple|reliable, PUBLISH=rest|ws,
-#      STEP_SECONDS=4. Results: one JSON line per N in $RESULTS/broadcast-$TARGET.jsonl.
+#      STEP_SECONDS=4, PUBLISH_CONNS=4 (keep-alive publishers, one request in flight each).
+#      Results: one JSON line per N in $RESULTS/broadcast-$TARGET.jsonl.
 source "$(dirname "$0")/lib.sh"
 TARGET=${TARGET:-wps}
 SIZES=${SIZES:-"1000 5000 10000"}
@@ -13,6 +14,7 @@ PAYLOAD=${PAYLOAD:-256}
 PROTOCOL=${PROTOCOL:-json}
 PUBLISH=${PUBLISH:-rest}
 STEP_SECONDS=${STEP_SECONDS:-4}
+PUBLISH_CONNS=${PUBLISH_CONNS:-4}
 # Delivery-rate steps (deliveries/s); each N turns them into publishes/s.
 DELIVERIES=${DELIVERIES:-"25000 50000 75000 100000 125000 150000 200000 250000 300000 400000"}
 # p99 bound that ends the stepping. One publish to N subscribers is a burst of N deliveries, so the
@@ -30,12 +32,14 @@ for n in $SIZES; do
     start_nchan
     loadgen "$OUT" --mode generic --label "nchan broadcast N=$n" --connections "$n" --payload "$PAYLOAD" \
       --subscribe-url-template "ws://127.0.0.1:$NCHAN_PORT/sub/bench" --publish-url "http://127.0.0.1:$NCHAN_PORT/pub/bench" \
-      --rates "$rates" --step-seconds "$STEP_SECONDS" --duration 60 --slo-p99-ms "$(slo_for "$n")" --server-pid "$NCHAN_WORKER"
+      --rates "$rates" --step-seconds "$STEP_SECONDS" --duration 60 --slo-p99-ms "$(slo_for "$n")" --server-pid "$NCHAN_WORKER" \
+      --publish-conns "$PUBLISH_CONNS"
   else
     start_wps
     loadgen "$OUT" --label "wps broadcast N=$n $PROTOCOL/$PUBLISH" --port "$WPS_PORT" --connections "$n" \
       --payload "$PAYLOAD" --protocol "$PROTOCOL" --publish "$PUBLISH" \
-      --rates "$rates" --step-seconds "$STEP_SECONDS" --duration 60 --slo-p99-ms "$(slo_for "$n")" --server-pid "$SERVER_PID"
+      --rates "$rates" --step-seconds "$STEP_SECONDS" --duration 60 --slo-p99-ms "$(slo_for "$n")" --server-pid "$SERVER_PID" \
+      --publish-conns "$PUBLISH_CONNS"
   fi
   stop_server
 done

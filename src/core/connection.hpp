@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include "protocol/ws_frame.hpp"
+
 namespace wps::core {
 
 using ConnId = std::string;
@@ -47,13 +49,18 @@ struct Frame {
   std::chrono::steady_clock::time_point expires_at{};
   // A data message: reliable protocols give it a sequenceId and keep it until acknowledged.
   bool sequenced = false;
+  // Its WebSocket frame header, built once (make_frame) and written by every recipient's session
+  // in front of `data`.
+  protocol::ws::FrameHeader header{};
 };
 using SharedFrame = std::shared_ptr<const Frame>;
 
 inline SharedFrame make_frame(std::string data, bool binary,
                               std::chrono::steady_clock::time_point expires_at = {},
                               bool sequenced = false) {
-  return std::make_shared<const Frame>(Frame{std::move(data), binary, expires_at, sequenced});
+  protocol::ws::FrameHeader header = protocol::ws::encode_frame_header(binary, data.size());
+  return std::make_shared<const Frame>(
+      Frame{std::move(data), binary, expires_at, sequenced, header});
 }
 
 // The subprotocol name of a kind, as the OData `protocol` identifier sees it; nullptr for simple.

@@ -4,7 +4,6 @@
 // connection is called while it is held (recipients are snapshotted first).
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -19,6 +18,7 @@
 #include "core/permissions.hpp"
 #include "core/subscription_index.hpp"
 #include "protocol/messages.hpp"
+#include "util/fifo.hpp"
 
 namespace wps::core {
 
@@ -135,7 +135,7 @@ class Hub {
     std::weak_ptr<Connection> sink;
     Permissions permissions;
     std::unordered_set<std::uint64_t> acked;
-    std::deque<std::uint64_t> acked_order;
+    util::Fifo<std::uint64_t> acked_order;
   };
   struct Recipient {
     std::shared_ptr<Connection> connection;

@@ -16,8 +16,20 @@ namespace http = beast::http;
 namespace {
 // Bytes asked of the socket per read; a message larger than this arrives in several reads.
 constexpr std::size_t kReadChunk = 64 * 1024;
+// A connection waiting for its next message holds a buffer this small (Beast's dynamic-buffer
+// read would reserve 1,536 bytes for every idle connection); a message that outgrows it is read
+// in chunks that double up to kReadChunk. Buffers grown past kKeepReadCapacity are released
+// once their message is handled.
+constexpr std::size_t kIdleReadChunk = 512;
+constexpr std::size_t kKeepReadCapacity = 4096;
 // WebSocket close reasons must fit a control frame (125 bytes minus the 2-byte code).
 constexpr std::size_t kMaxCloseReason = 123;
+// One write carries at most this many queued frames (2 buffers each: Asio hands a sendmsg at
+// most 64) and, past the first frame, at most this many bytes.
+constexpr std::size_t kMaxBatchFrames = 32;
+constexpr std::size_t kMaxBatchBytes = 256 * 1024;
+// A drained inbox keeps its capacity for the next burst unless it grew past this.
+constexpr std::size_t kKeepInboxCapacity = 64;
 }  // namespace
 
 template <class Stream>
@@ -32,6 +44,8 @@ WebSocketSession<Stream>::WebSocketSession(Stream&& stream, ServerContext& conte
       id_(std::move(id)),
       upstream_(std::move(upstream)),
       close_deadline_(ws_.get_executor()) {
+  // The claims were for the `connect` event, already called; ~0.5 KB per connection otherwise.
+  accept_.claims.clear();
   ++context_.open_websockets;
   ++context_.counters.connections_opened;
 }
@@ -159,13 +173,14 @@ void WebSocketSession<Stream>::recover() {
 
 template <class Stream>
 void WebSocketSession<Stream>::do_read() {
-  ws_.async_read_some(
-      buffer_, kReadChunk,
-      beast::bind_front_handler(&WebSocketSession::on_read, this->shared_from_this()));
+  const std::size_t chunk = std::min(std::max(buffer_.size(), kIdleReadChunk), kReadChunk);
+  ws_.async_read_some(buffer_.prepare(chunk), beast::bind_front_handler(&WebSocketSession::on_read,
+                                                                        this->shared_from_this()));
 }
 
 template <class Stream>
-void WebSocketSession<Stream>::on_read(beast::error_code ec, std::size_t) {
+void WebSocketSession<Stream>::on_read(beast::error_code ec, std::size_t bytes) {
+  buffer_.commit(bytes);
   if (ec) {
     if (ec != websocket::error::closed && ec != boost::asio::error::operation_aborted) {
       WPS_LOG(debug, "ws") << "read " << id_ << ": " << ec.message();
@@ -189,6 +204,8 @@ void WebSocketSession<Stream>::on_read(beast::error_code ec, std::size_t) {
   }
   handle_message();
   buffer_.consume(buffer_.size());
+  if (buffer_.capacity() > kKeepReadCapacity)
+    buffer_.shrink_to_fit();
   // While an event handler works on this connection's event, reading waits: events of one
   // connection reach the handler one at a time, in order (spec §8.7).
   if (phase_ == Phase::open && !awaiting_upstream_)
@@ -287,10 +304,31 @@ void WebSocketSession<Stream>::on_upstream_result(std::optional<std::uint64_t> a
 
 template <class Stream>
 void WebSocketSession<Stream>::send(core::SharedFrame frame) {
-  boost::asio::post(ws_.get_executor(),
-                    [self = this->shared_from_this(), f = std::move(frame)]() mutable {
-                      self->enqueue(std::move(f));
-                    });
+  bool first = false;
+  {
+    std::lock_guard lock(inbox_mutex_);
+    first = inbox_.empty();
+    inbox_.push_back(std::move(frame));
+  }
+  // A drain is already on its way for a non-empty inbox; it takes this frame too.
+  if (first)
+    boost::asio::post(ws_.get_executor(),
+                      [self = this->shared_from_this()]() { self->drain_inbox(); });
+}
+
+template <class Stream>
+void WebSocketSession<Stream>::drain_inbox() {
+  {
+    std::lock_guard lock(inbox_mutex_);
+    draining_.swap(inbox_);
+  }
+  for (core::SharedFrame& frame : draining_)
+    enqueue(std::move(frame));
+  draining_.clear();
+  if (draining_.capacity() > kKeepInboxCapacity)
+    draining_ = {};
+  if (!writing_ && phase_ == Phase::open)
+    write_next();
 }
 
 template <class Stream>
@@ -317,7 +355,7 @@ void WebSocketSession<Stream>::enqueue(core::SharedFrame frame) {
     WPS_LOG(info, "ws") << "closing slow consumer " << id_ << " (" << queue_.size() << " messages, "
                         << queued_bytes_ << " bytes queued)";
     // A slow consumer gets nothing more of what is queued: only the close.
-    while (queue_.size() > (writing_ ? 1u : 0u)) {
+    while (queue_.size() > (writing_ ? inflight_ : 0u)) {
       queued_bytes_ -= queue_.back()->data.size();
       queue_.pop_back();
     }
@@ -326,8 +364,6 @@ void WebSocketSession<Stream>::enqueue(core::SharedFrame frame) {
   }
   queued_bytes_ += frame->data.size();
   queue_.push_back(std::move(frame));
-  if (!writing_ && phase_ == Phase::open)
-    write_next();
 }
 
 template <class Stream>
@@ -347,11 +383,35 @@ void WebSocketSession<Stream>::write_next() {
       do_close();
     return;
   }
+  // Everything queued goes out in one write (one syscall on plain TCP), each frame as its
+  // shared, pre-built header and payload. A frame whose TTL passed ends the batch; the next
+  // write_next drops it.
+  const std::size_t limit = std::min(queue_.size(), kMaxBatchFrames);
+  std::vector<boost::asio::const_buffer> buffers;
+  buffers.reserve(2 * limit);
+  std::size_t bytes = 0;
+  inflight_ = 0;
+  for (std::size_t i = 0; i < limit; ++i) {
+    const core::Frame& frame = *queue_[i];
+    if (i > 0) {
+      if (bytes + frame.data.size() > kMaxBatchBytes)
+        break;
+      if (frame.expires_at.time_since_epoch().count() != 0) {
+        if (!now)
+          now = std::chrono::steady_clock::now();
+        if (frame.expires_at <= *now)
+          break;
+      }
+    }
+    buffers.emplace_back(frame.header.bytes.data(), frame.header.size);
+    buffers.emplace_back(frame.data.data(), frame.data.size());
+    bytes += frame.data.size();
+    ++inflight_;
+  }
   writing_ = true;
-  const core::Frame& frame = *queue_.front();
-  ws_.binary(frame.binary);
-  ws_.async_write(boost::asio::buffer(frame.data),
-                  beast::bind_front_handler(&WebSocketSession::on_write, this->shared_from_this()));
+  ws_.next_layer().async_write_frames(
+      std::move(buffers),
+      beast::bind_front_handler(&WebSocketSession::on_write, this->shared_from_this()));
 }
 
 template <class Stream>
@@ -362,8 +422,10 @@ void WebSocketSession<Stream>::on_write(beast::error_code ec, std::size_t) {
     finish(phase_ == Phase::open);
     return;
   }
-  queued_bytes_ -= queue_.front()->data.size();
-  queue_.pop_front();
+  for (; inflight_ > 0; --inflight_) {
+    queued_bytes_ -= queue_.front()->data.size();
+    queue_.pop_front();
+  }
   write_next();
 }
 

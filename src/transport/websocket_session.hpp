@@ -11,9 +11,10 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-#include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "core/hub.hpp"
 #include "transport/handshake.hpp"
@@ -21,6 +22,8 @@
 #include "transport/server_context.hpp"
 #include "transport/streams.hpp"
 #include "transport/upstream.hpp"
+#include "transport/write_gate.hpp"
+#include "util/fifo.hpp"
 
 namespace wps::transport {
 
@@ -48,8 +51,12 @@ class WebSocketSession final : public core::Connection,
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void handle_message();
+  // Moves what send() put in the inbox into the queue and starts writing.
+  void drain_inbox();
+  // Queues `frame` (or closes a slow consumer); the caller starts the write.
   void enqueue(core::SharedFrame frame);
-  // Starts the next write, dropping queued frames whose TTL passed; closes when done closing.
+  // Starts the next write -- every queued frame up to kMaxBatchFrames / kMaxBatchBytes in one
+  // gather write -- dropping frames whose TTL passed; closes when done closing.
   void write_next();
   void on_write(boost::beast::error_code ec, std::size_t bytes);
   // `from_logical`: the close was ordered through core::Connection::close (by the hub or the
@@ -71,7 +78,8 @@ class WebSocketSession final : public core::Connection,
   void recover();
 
   std::shared_ptr<boost::asio::ssl::context> tls_;
-  boost::beast::websocket::stream<Stream> ws_;
+  // Beast reads, accepts and closes; data frames are written through the gate, several at once.
+  boost::beast::websocket::stream<WriteGate<Stream>> ws_;
   ServerContext& context_;
   HandshakeAccept accept_;
   core::ConnId id_;
@@ -81,9 +89,15 @@ class WebSocketSession final : public core::Connection,
   std::shared_ptr<Upstream> upstream_;
   bool awaiting_upstream_ = false;
   boost::beast::flat_buffer buffer_;
-  std::deque<core::SharedFrame> queue_;
+  // send() may run on any thread: it appends here and posts one drain for however many frames
+  // arrive before that drain runs (a burst of publishes costs one post per connection).
+  std::mutex inbox_mutex_;
+  std::vector<core::SharedFrame> inbox_;
+  std::vector<core::SharedFrame> draining_;  // strand only; swapped with inbox_
+  util::Fifo<core::SharedFrame> queue_;
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;
+  std::size_t inflight_ = 0;  // frames at the front of queue_ in the write in flight
   bool registered_ = false;
   // Set when the connection was refused after the handshake began (e.g. a user limit).
   std::optional<std::string> refusal_;

@@ -21,37 +21,12 @@
 #include <boost/beast/core/role.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 #include <cstddef>
-#include <cstdint>
 #include <list>
 #include <optional>
 #include <utility>
 #include <vector>
 
 namespace wps::transport {
-
-// Largest header of a server (unmasked) frame: 2 bytes + 8 bytes of extended length.
-inline constexpr std::size_t kMaxFrameHeader = 10;
-
-// Writes the header of one unfragmented, unmasked server frame (FIN set) carrying `length`
-// payload bytes into `out`; returns its size.
-inline std::size_t encode_frame_header(bool binary, std::uint64_t length,
-                                       std::uint8_t (&out)[kMaxFrameHeader]) {
-  out[0] = static_cast<std::uint8_t>(0x80U | (binary ? 0x2U : 0x1U));
-  if (length < 126) {
-    out[1] = static_cast<std::uint8_t>(length);
-    return 2;
-  }
-  if (length <= 0xFFFF) {
-    out[1] = 126;
-    out[2] = static_cast<std::uint8_t>(length >> 8);
-    out[3] = static_cast<std::uint8_t>(length);
-    return 4;
-  }
-  out[1] = 127;
-  for (std::size_t i = 0; i < 8; ++i)
-    out[2 + i] = static_cast<std::uint8_t>(length >> (56 - 8 * i));
-  return 10;
-}
 
 template <class Inner>
 class WriteGate {

@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "protocol/ws_frame.hpp"
+
 namespace wps::transport {
 namespace {
 
@@ -28,25 +30,30 @@ namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 
 TEST(FrameHeader, LengthEncodings) {
-  std::uint8_t h[kMaxFrameHeader];
-  ASSERT_EQ(encode_frame_header(false, 5, h), 2u);
-  EXPECT_EQ(h[0], 0x81);
-  EXPECT_EQ(h[1], 5);
-  ASSERT_EQ(encode_frame_header(true, 125, h), 2u);
-  EXPECT_EQ(h[0], 0x82);
-  EXPECT_EQ(h[1], 125);
-  ASSERT_EQ(encode_frame_header(false, 126, h), 4u);
-  EXPECT_EQ(h[1], 126);
-  EXPECT_EQ(h[2], 0);
-  EXPECT_EQ(h[3], 126);
-  ASSERT_EQ(encode_frame_header(false, 65535, h), 4u);
-  EXPECT_EQ(h[2], 0xFF);
-  EXPECT_EQ(h[3], 0xFF);
-  ASSERT_EQ(encode_frame_header(true, 65536, h), 10u);
-  EXPECT_EQ(h[1], 127);
-  EXPECT_EQ(h[7], 1);
-  EXPECT_EQ(h[8], 0);
-  EXPECT_EQ(h[9], 0);
+  using protocol::ws::encode_frame_header;
+  auto h = encode_frame_header(false, 5);
+  ASSERT_EQ(h.size, 2u);
+  EXPECT_EQ(h.bytes[0], 0x81);
+  EXPECT_EQ(h.bytes[1], 5);
+  h = encode_frame_header(true, 125);
+  ASSERT_EQ(h.size, 2u);
+  EXPECT_EQ(h.bytes[0], 0x82);
+  EXPECT_EQ(h.bytes[1], 125);
+  h = encode_frame_header(false, 126);
+  ASSERT_EQ(h.size, 4u);
+  EXPECT_EQ(h.bytes[1], 126);
+  EXPECT_EQ(h.bytes[2], 0);
+  EXPECT_EQ(h.bytes[3], 126);
+  h = encode_frame_header(false, 65535);
+  ASSERT_EQ(h.size, 4u);
+  EXPECT_EQ(h.bytes[2], 0xFF);
+  EXPECT_EQ(h.bytes[3], 0xFF);
+  h = encode_frame_header(true, 65536);
+  ASSERT_EQ(h.size, 10u);
+  EXPECT_EQ(h.bytes[1], 127);
+  EXPECT_EQ(h.bytes[7], 1);
+  EXPECT_EQ(h.bytes[8], 0);
+  EXPECT_EQ(h.bytes[9], 0);
 }
 
 // A server socket behind a gate, accepted by Beast, and a plain Beast client.
@@ -83,7 +90,7 @@ struct GateFixture : ::testing::Test {
       std::size_t per_batch;
       std::size_t* done;
       std::size_t next = 0;
-      std::vector<std::array<std::uint8_t, kMaxFrameHeader>> headers;
+      std::vector<protocol::ws::FrameHeader> headers;
       void step() {
         if (next == messages->size())
           return;
@@ -92,10 +99,8 @@ struct GateFixture : ::testing::Test {
         headers.resize(end - next);
         for (std::size_t i = next; i < end; ++i) {
           auto& h = headers[i - next];
-          std::uint8_t raw[kMaxFrameHeader];
-          const std::size_t n = encode_frame_header(false, (*messages)[i].size(), raw);
-          std::copy(raw, raw + n, h.begin());
-          buffers.emplace_back(h.data(), n);
+          h = protocol::ws::encode_frame_header(false, (*messages)[i].size());
+          buffers.emplace_back(h.bytes.data(), h.size);
           buffers.emplace_back(asio::buffer((*messages)[i]));
         }
         next = end;
