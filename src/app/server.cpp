@@ -253,10 +253,14 @@ void Server::shutdown() {
 }
 
 void Server::wait_for_clients(std::chrono::steady_clock::time_point deadline) {
-  if (context_.open_websockets.load() == 0 || std::chrono::steady_clock::now() >= deadline) {
-    WPS_LOG(info, "server") << "stopped (" << context_.open_websockets.load()
-                            << " connections left)";
-    // Pending upstream requests (disconnected events of the closed clients) end here.
+  // Done when every client took its close and the `disconnected` events of the closed clients
+  // reached their handlers (a client's event is queued before its socket is counted as gone).
+  const std::size_t open = context_.open_websockets.load();
+  const std::size_t events = dispatcher_ ? dispatcher_->pending_system_events() : 0;
+  if ((open == 0 && events == 0) || std::chrono::steady_clock::now() >= deadline) {
+    WPS_LOG(info, "server") << "stopped (" << open << " connections, " << events
+                            << " handler events left)";
+    // What the grace period did not cover ends here.
     if (dispatcher_)
       dispatcher_->stop();
     ioc_.stop();

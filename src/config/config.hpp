@@ -46,7 +46,8 @@ struct Limits {
   std::size_t max_groups_per_connection = 0;
   // Connections one user may hold in a hub; 0 means unlimited.
   std::size_t max_connections_per_user = 0;
-  // Time given to clients to receive their close frame on shutdown.
+  // Time given on shutdown to clients to receive what was sent to them and their close frame,
+  // and to the queued disconnected events to reach their event handlers.
   std::chrono::milliseconds shutdown_grace{3'000};
   // How long a reliable connection whose socket dropped waits for its client to recover: the
   // service keeps at least 30 s and the how-to has clients retry for up to a minute (spec §6.4).

@@ -386,7 +386,8 @@ const std::vector<Setting>& settings() {
                            "Connections one user may hold in a hub; 0 = unlimited.",
                            &Limits::max_connections_per_user, 0));
     t.push_back(ms_limit("shutdown-grace-ms", "WPS_SHUTDOWN_GRACE_MS", "limits.shutdownGraceMs",
-                         "Time clients get to receive their close frame on shutdown.",
+                         "Time clients get to receive their messages and close frame, and "
+                         "handlers their disconnected events, on shutdown.",
                          &Limits::shutdown_grace, 0, kOneDayMs));
     t.push_back(ms_limit("recovery-window-ms", "WPS_RECOVERY_WINDOW_MS", "limits.recoveryWindowMs",
                          "How long a reliable connection whose socket dropped waits for its "

@@ -684,6 +684,14 @@ void Dispatcher::disconnected(ConnectionContext context, std::string reason) {
   impl_->enqueue(context, "disconnected", boost::json::serialize(body));
 }
 
+std::size_t Dispatcher::pending_system_events() const {
+  std::lock_guard lock(impl_->mutex);
+  std::size_t n = 0;
+  for (const auto& entry : impl_->queues)
+    n += entry.second.size();
+  return n;
+}
+
 void Dispatcher::stop() {
   impl_->stop();
 }

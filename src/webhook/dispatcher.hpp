@@ -6,6 +6,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <memory>
@@ -101,6 +102,10 @@ class Dispatcher {
   // Group presence (spec §8.8): the connection joined or left `group`; queued with the
   // connection's connected/disconnected events, so a handler sees them in order.
   void group_presence(ConnectionContext context, bool joined, std::string group);
+
+  // Connected/disconnected/presence events queued or being delivered, retries included (a
+  // shutdown waits for them to reach their handlers before stop()). Thread-safe.
+  std::size_t pending_system_events() const;
 
   // Stops retries and pending requests (shutdown). Thread-safe.
   void stop();
