@@ -1,5 +1,6 @@
 #include "config/loader.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <boost/json/basic_parser_impl.hpp>
 #include <cerrno>
@@ -522,8 +523,12 @@ CommandLine parse_args(const std::vector<std::string>& args) {
       continue;
     }
     if (!arg.starts_with("--") || arg.size() == 2) {
-      note(arg.starts_with("-") ? "unknown flag '" + arg + "' (see --help)"
-                                : "unexpected argument '" + arg + "' (flags start with --)");
+      // A stray word is not echoed: it may be a secret that lost its flag (and would reach logs).
+      if (arg == "-" || arg == "--" || (arg.size() == 2 && arg[0] == '-'))
+        note("unknown flag '" + arg + "' (see --help)");
+      else
+        note("unexpected argument #" + std::to_string(i + 1) +
+             " (flags start with --; a boolean flag takes its value as --flag=false)");
       continue;
     }
     const auto eq = arg.find('=');
@@ -540,7 +545,12 @@ CommandLine parse_args(const std::vector<std::string>& args) {
       continue;
     }
     if (setting == nullptr && !is_config) {
-      note("unknown flag '" + label + "' (see --help)");
+      // Echoed only when it looks like a flag name (lower case, digits, dashes), never a value.
+      const bool plain = name.size() <= 40 && std::all_of(name.begin(), name.end(), [](char ch) {
+                           return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-';
+                         });
+      note(plain ? "unknown flag '" + label + "' (see --help)"
+                 : "unknown flag (argument #" + std::to_string(i + 1) + "; see --help)");
       continue;
     }
     if (!value && (is_config || !setting->is_switch())) {

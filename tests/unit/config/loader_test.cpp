@@ -250,7 +250,8 @@ TEST(LoadConfig, SwitchesTakeAnExplicitValueAfterEquals) {
 
 TEST(LoadConfig, SwitchDoesNotConsumeTheNextArgument) {
   EXPECT_EQ(load_error({"--allow-anonymous", "false"}),
-            "unexpected argument 'false' (flags start with --)");
+            "unexpected argument #2 (flags start with --; a boolean flag takes its value as "
+            "--flag=false)");
   const Config c = load_ok({"--allow-anonymous", "--port", "9"});
   EXPECT_TRUE(c.default_hub.allow_anonymous);
   EXPECT_EQ(c.port, 9);
@@ -427,7 +428,11 @@ TEST(LoadConfig, UnknownFlagsAndStrayArguments) {
   EXPECT_EQ(load_error({"--prot=1"}), "unknown flag '--prot' (see --help)");
   EXPECT_EQ(load_error({"-p", "1"}), "unknown flag '-p' (see --help)");
   EXPECT_EQ(load_error({"--"}), "unknown flag '--' (see --help)");
-  EXPECT_EQ(load_error({"serve"}), "unexpected argument 'serve' (flags start with --)");
+  EXPECT_EQ(load_error({"serve"}),
+            "unexpected argument #1 (flags start with --; a boolean flag takes its value as "
+            "--flag=false)");
+  // A stray word may be a secret without its flag: never echoed.
+  EXPECT_EQ(load_error({"--port=1", "-secretvalue"}).find("secretvalue"), std::string::npos);
   EXPECT_EQ(load_error({"--help=yes"}), "--help takes no value");
 }
 
