@@ -76,6 +76,7 @@ struct Options {
   std::string host = "localhost";  // Host header / token audience host
   std::string connect_ip = "127.0.0.1";
   unsigned short port = 8080;
+  unsigned short publish_port = 0;  // REST / ws publishers connect here; 0 = port (cross-node runs)
   std::string hub = "bench";
   std::string group = "g";
   std::size_t groups = 1;
@@ -109,7 +110,7 @@ struct Options {
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "loadgen: %s\n"
-               "usage: loadgen [--mode awps|generic] [--port N] [--host H] [--hub H] [--group G]\n"
+               "usage: loadgen [--mode awps|generic] [--port N] [--publish-port N] [--host H] [--hub H] [--group G]\n"
                "  [--groups K] [--key KEY] [--protocol simple|json|reliable] [--connections N]\n"
                "  [--publish rest|rest-user|ws|members|http|echo|none] [--publish-url URL] [--subscribe-url-template URL]\n"
                "  [--rates r1,r2,...] [--step-seconds S] [--drain-seconds S] [--duration S]\n"
@@ -134,6 +135,7 @@ Options parse_options(int argc, char** argv) {
     else if (a == "--host") o.host = need(i);
     else if (a == "--connect-ip") o.connect_ip = need(i);
     else if (a == "--port") o.port = static_cast<unsigned short>(std::stoul(need(i)));
+    else if (a == "--publish-port") o.publish_port = static_cast<unsigned short>(std::stoul(need(i)));
     else if (a == "--hub") o.hub = need(i);
     else if (a == "--group") o.group = need(i);
     else if (a == "--groups") o.groups = std::max<std::size_t>(1, count(i));
@@ -1002,6 +1004,7 @@ class Driver {
   std::string user_send_path(std::size_t user) const {
     return "/api/hubs/" + o_.hub + "/users/u" + std::to_string(user) + "/:send?api-version=2024-12-01";
   }
+  unsigned short pub_port() const { return o_.publish_port != 0 ? o_.publish_port : o_.port; }
 
   asio::awaitable<void> start_publishers() {
     if (o_.publish == "rest-user") {
@@ -1024,9 +1027,9 @@ class Driver {
     for (std::size_t i = 0; i < k; ++i) {
       if (o_.publish == "ws") {
         Target t;
-        t.host_header = o_.host + ":" + std::to_string(o_.port);
+        t.host_header = o_.host + ":" + std::to_string(pub_port());
         t.path = client_url_path(o_) + "?access_token=" + client_token(o_, i, 0, true);
-        t.endpoint = tcp::endpoint(asio::ip::make_address(o_.connect_ip), o_.port);
+        t.endpoint = tcp::endpoint(asio::ip::make_address(o_.connect_ip), pub_port());
         auto c = std::make_shared<WsConn>(i, std::move(t), "json.webpubsub.azure.v1", true);
         ws_pubs_.push_back(c);
         c->start(std::nullopt, ready);
@@ -1035,8 +1038,8 @@ class Driver {
         if (o_.publish == "http") {
           t = parse_ws_url(o_.publish_url);
         } else {
-          t.host_header = o_.host + ":" + std::to_string(o_.port);
-          t.endpoint = tcp::endpoint(asio::ip::make_address(o_.connect_ip), o_.port);
+          t.host_header = o_.host + ":" + std::to_string(pub_port());
+          t.endpoint = tcp::endpoint(asio::ip::make_address(o_.connect_ip), pub_port());
         }
         auto c = std::make_shared<HttpPublisher>(std::move(t));
         http_pubs_.push_back(c);
@@ -1108,7 +1111,7 @@ class Driver {
       } else {
         path = "/api/hubs/" + o_.hub + "/groups/" + o_.group + std::to_string(g) + "/:send?api-version=2024-12-01";
         json::object claims;
-        claims["aud"] = "http://" + o_.host + ":" + std::to_string(o_.port) + path;
+        claims["aud"] = "http://" + o_.host + ":" + std::to_string(pub_port()) + path;
         claims["exp"] = unix_now() + 3600;
         bearer = jwt_hs256(claims, o_.key);
       }

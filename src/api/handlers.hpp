@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "api/call.hpp"
+#include "core/cluster.hpp"
 #include "core/hub.hpp"
 #include "protocol/odata_filter.hpp"
 
@@ -18,6 +19,10 @@ namespace wps::api {
 const std::string& group_param(const Call& call);
 // The hub when it was ever used; nullptr otherwise (nothing to find, close or change).
 std::shared_ptr<core::Hub> existing_hub(const Call& call);
+// A management command of `op` for the call's hub; the caller fills in the operands.
+core::Command command_for(const Call& call, core::CommandOp op);
+// Runs it on every node of the cluster (this one alone when there is no cluster).
+core::CommandResult run(const Call& call, const core::Command& command);
 // Parses an OData filter (400 naming the error position); nullptr for an empty/blank text.
 std::shared_ptr<const protocol::odata::Filter> parse_filter(std::string_view text);
 // The `filter` query parameter, parsed; nullptr when absent or blank.

@@ -28,6 +28,17 @@ std::shared_ptr<core::Hub> existing_hub(const Call& call) {
   return call.node.find_hub(call.hub);
 }
 
+core::Command command_for(const Call& call, core::CommandOp op) {
+  core::Command command;
+  command.op = op;
+  command.hub = call.hub;
+  return command;
+}
+
+core::CommandResult run(const Call& call, const core::Command& command) {
+  return call.node.execute(command);
+}
+
 std::shared_ptr<const protocol::odata::Filter> parse_filter(std::string_view text) {
   if (trim(text).empty())
     return nullptr;

@@ -50,11 +50,12 @@ Response list_connections_in_group(const Call& call) {
   const std::string after = continuation_after(call);
 
   const long long limit = top ? std::min(page_size, *top) : page_size;
-  std::vector<core::Hub::Member> members;
-  if (auto hub = existing_hub(call)) {
-    // One extra entry tells whether another page exists.
-    members = hub->list_group(group, after, static_cast<std::size_t>(limit) + 1);
-  }
+  core::Command command = command_for(call, core::CommandOp::list_group);
+  command.target = group;
+  command.after = after;
+  // One extra entry tells whether another page exists.
+  command.limit = static_cast<std::uint32_t>(limit) + 1;
+  std::vector<core::Hub::Member> members = run(call, command).members;
   const bool more_in_group = members.size() > static_cast<std::size_t>(limit);
   if (more_in_group)
     members.resize(static_cast<std::size_t>(limit));

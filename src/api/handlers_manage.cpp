@@ -77,66 +77,84 @@ GroupsRequest read_groups_request(const Call& call) {
 
 // ---- close ------------------------------------------------------------------------------------
 
+namespace {
+core::Command close_command(const Call& call, core::CommandOp op, std::string target) {
+  core::Command c = command_for(call, op);
+  c.target = std::move(target);
+  c.code = core::close_code::normal;
+  c.reason = reason_param(call);
+  if (op != core::CommandOp::close_connection)
+    c.excluded = excluded_param(call);
+  return c;
+}
+
+// Applies a change on every node holding its target and answers `status`.
+Response change(const Call& call, const core::Command& command, unsigned status) {
+  run(call, command);
+  return empty_response(status, call.request);
+}
+}  // namespace
+
 Response close_all(const Call& call) {
-  const std::string reason = reason_param(call);
-  const auto excluded = excluded_param(call);
-  if (auto hub = existing_hub(call))
-    hub->close_all(excluded, core::close_code::normal, reason);
-  return empty_response(204, call.request);
+  return change(call, close_command(call, core::CommandOp::close_all, {}), 204);
 }
 
 Response close_connection(const Call& call) {
-  const std::string reason = reason_param(call);
-  if (auto hub = existing_hub(call))
-    hub->close_connection(call.params.connection_id, core::close_code::normal, reason);
-  return empty_response(204, call.request);
+  return change(
+      call, close_command(call, core::CommandOp::close_connection, call.params.connection_id), 204);
 }
 
 Response close_group(const Call& call) {
   const std::string& group = group_param(call);
-  const std::string reason = reason_param(call);
-  const auto excluded = excluded_param(call);
-  if (auto hub = existing_hub(call))
-    hub->close_group(group, excluded, core::close_code::normal, reason);
-  return empty_response(204, call.request);
+  return change(call, close_command(call, core::CommandOp::close_group, group), 204);
 }
 
 Response close_user(const Call& call) {
-  const std::string reason = reason_param(call);
-  const auto excluded = excluded_param(call);
-  if (auto hub = existing_hub(call))
-    hub->close_user(call.params.user_id, excluded, core::close_code::normal, reason);
-  return empty_response(204, call.request);
+  return change(call, close_command(call, core::CommandOp::close_user, call.params.user_id), 204);
 }
 
 // ---- exists -----------------------------------------------------------------------------------
 
+namespace {
+Response exists_op(const Call& call, core::CommandOp op, const std::string& target) {
+  core::Command c = command_for(call, op);
+  c.target = target;
+  return exists(call, run(call, c).found);
+}
+}  // namespace
+
 Response connection_exists(const Call& call) {
-  const auto hub = existing_hub(call);
-  return exists(call, hub && hub->connection_exists(call.params.connection_id));
+  return exists_op(call, core::CommandOp::connection_exists, call.params.connection_id);
 }
 
 Response group_exists(const Call& call) {
   const std::string& group = group_param(call);
-  const auto hub = existing_hub(call);
-  return exists(call, hub && hub->group_exists(group));
+  return exists_op(call, core::CommandOp::group_exists, group);
 }
 
 Response user_exists(const Call& call) {
-  const auto hub = existing_hub(call);
-  return exists(call, hub && hub->user_exists(call.params.user_id));
+  return exists_op(call, core::CommandOp::user_exists, call.params.user_id);
 }
 
 // ---- membership -------------------------------------------------------------------------------
 
+namespace {
+core::Command membership(const Call& call, core::CommandOp op, const std::string& target,
+                         const std::string& group) {
+  core::Command c = command_for(call, op);
+  c.target = target;
+  c.group = group;
+  return c;
+}
+}  // namespace
+
 Response add_connection_to_group(const Call& call) {
   const std::string& group = group_param(call);
-  const auto hub = existing_hub(call);
-  const auto result = hub ? hub->add_to_group(call.params.connection_id, group)
-                          : core::Hub::JoinResult::unknown_connection;
-  if (result == core::Hub::JoinResult::unknown_connection)
+  const auto c = membership(call, core::CommandOp::add_to_group, call.params.connection_id, group);
+  const core::CommandResult result = run(call, c);
+  if (!result.found)
     fail(404, "NotFound", "Connection id '" + call.params.connection_id + "' doesn't exist.");
-  if (result == core::Hub::JoinResult::group_limit_reached)
+  if (result.limit_reached)
     fail(409, "GroupLimitReached",
          "Connection id '" + call.params.connection_id +
              "' is already in the maximum number of groups (" +
@@ -146,51 +164,55 @@ Response add_connection_to_group(const Call& call) {
 
 Response remove_connection_from_group(const Call& call) {
   const std::string& group = group_param(call);
-  if (auto hub = existing_hub(call))
-    hub->remove_from_group(call.params.connection_id, group);
-  return empty_response(204, call.request);
+  return change(
+      call, membership(call, core::CommandOp::remove_from_group, call.params.connection_id, group),
+      204);
 }
 
 Response remove_connection_from_all_groups(const Call& call) {
-  if (auto hub = existing_hub(call))
-    hub->remove_from_all_groups(call.params.connection_id);
-  return empty_response(204, call.request);
+  return change(
+      call,
+      membership(call, core::CommandOp::remove_from_all_groups, call.params.connection_id, {}),
+      204);
 }
 
 Response add_user_to_group(const Call& call) {
   const std::string& group = group_param(call);
   // 200 even when the user has no connection: the swagger documents no 404 here and the SDKs
   // throw on any other status (docs/REST_API.md).
-  if (auto hub = existing_hub(call))
-    hub->add_user_to_group(call.params.user_id, group);
-  return empty_response(200, call.request);
+  return change(
+      call, membership(call, core::CommandOp::add_user_to_group, call.params.user_id, group), 200);
 }
 
 Response remove_user_from_group(const Call& call) {
   const std::string& group = group_param(call);
-  if (auto hub = existing_hub(call))
-    hub->remove_user_from_group(call.params.user_id, group);
-  return empty_response(204, call.request);
+  return change(
+      call, membership(call, core::CommandOp::remove_user_from_group, call.params.user_id, group),
+      204);
 }
 
 Response remove_user_from_all_groups(const Call& call) {
-  if (auto hub = existing_hub(call))
-    hub->remove_user_from_all_groups(call.params.user_id);
-  return empty_response(204, call.request);
+  return change(
+      call, membership(call, core::CommandOp::remove_user_from_all_groups, call.params.user_id, {}),
+      204);
 }
 
+namespace {
+Response groups_op(const Call& call, core::CommandOp op) {
+  GroupsRequest body = read_groups_request(call);
+  core::Command c = command_for(call, op);
+  c.groups = std::move(body.groups);
+  c.filter = std::move(body.filter);
+  return change(call, c, 200);
+}
+}  // namespace
+
 Response add_connections_to_groups(const Call& call) {
-  const GroupsRequest body = read_groups_request(call);
-  if (auto hub = existing_hub(call))
-    hub->add_to_groups(body.groups, body.filter);
-  return empty_response(200, call.request);
+  return groups_op(call, core::CommandOp::add_to_groups);
 }
 
 Response remove_connections_from_groups(const Call& call) {
-  const GroupsRequest body = read_groups_request(call);
-  if (auto hub = existing_hub(call))
-    hub->remove_from_groups(body.groups, body.filter);
-  return empty_response(200, call.request);
+  return groups_op(call, core::CommandOp::remove_from_groups);
 }
 
 }  // namespace wps::api

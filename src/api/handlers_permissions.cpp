@@ -32,29 +32,29 @@ std::optional<std::string> target_param(const Call& call) {
 
 }  // namespace
 
+namespace {
+core::Command permission_command(const Call& call, core::CommandOp op) {
+  core::Command c = command_for(call, op);
+  c.permission = permission_param(call);
+  c.permission_target = target_param(call);
+  c.target = call.params.connection_id;
+  return c;
+}
+}  // namespace
+
 Response grant_permission(const Call& call) {
-  const core::Permission permission = permission_param(call);
-  const auto target = target_param(call);
   // Unknown connections are not an error: the swagger documents only 200 (docs/REST_API.md).
-  if (auto hub = existing_hub(call))
-    hub->grant_permission(call.params.connection_id, permission, target);
+  run(call, permission_command(call, core::CommandOp::grant_permission));
   return empty_response(200, call.request);
 }
 
 Response revoke_permission(const Call& call) {
-  const core::Permission permission = permission_param(call);
-  const auto target = target_param(call);
-  if (auto hub = existing_hub(call))
-    hub->revoke_permission(call.params.connection_id, permission, target);
+  run(call, permission_command(call, core::CommandOp::revoke_permission));
   return empty_response(204, call.request);
 }
 
 Response check_permission(const Call& call) {
-  const core::Permission permission = permission_param(call);
-  const auto target = target_param(call);
-  const auto hub = existing_hub(call);
-  const bool has = hub && hub->check_permission(call.params.connection_id, permission, target);
-  if (!has)
+  if (!run(call, permission_command(call, core::CommandOp::check_permission)).found)
     return error_response({404, "NotFound", "The connection does not have the permission."},
                           call.request);
   return empty_response(200, call.request);

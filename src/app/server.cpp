@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "core/memory_broker.hpp"
+#include "redis/broker.hpp"
 #include "transport/tls.hpp"
 #include "util/log.hpp"
 
@@ -20,6 +22,25 @@ core::HubLimits hub_limits(const config::Config& config) {
   limits.max_connections_per_user = config.limits.max_connections_per_user;
   limits.max_groups_per_connection = config.limits.max_groups_per_connection;
   return limits;
+}
+
+std::unique_ptr<core::Broker> make_broker(const config::Config& config, net::io_context& ioc) {
+  if (config.redis_url.empty())
+    return std::make_unique<core::MemoryBroker>();
+  std::string error;
+  auto url = config::parse_redis_url(config.redis_url, error);
+  if (!url)
+    throw std::runtime_error("redis-url: " + error);
+  redis::BrokerOptions options;
+  options.url = std::move(*url);
+  const config::Limits& l = config.limits;
+  options.connect_timeout = l.redis_connect_timeout;
+  options.max_reconnect_backoff = l.redis_max_reconnect_backoff;
+  options.heartbeat_interval = l.cluster_heartbeat_interval;
+  options.node_ttl = l.cluster_node_ttl;
+  options.command_timeout = l.cluster_command_timeout;
+  options.unsubscribe_grace = l.cluster_unsubscribe_grace;
+  return std::make_unique<redis::RedisBroker>(ioc, std::move(options));
 }
 
 std::vector<tcp::endpoint> resolve(const std::string& host, std::uint16_t port) {
@@ -62,7 +83,9 @@ bool is_loopback_host(const std::string& host) {
 
 Server::Server(config::Config config)
     : config_(std::move(config)),
-      node_(broker_, hub_limits(config_)),
+      broker_(make_broker(config_, ioc_)),
+      redis_(dynamic_cast<redis::RedisBroker*>(broker_.get())),
+      node_(*broker_, hub_limits(config_)),
       context_(config_, node_),
       rest_api_(config_, node_),
       signals_(ioc_, SIGINT, SIGTERM),
@@ -74,6 +97,14 @@ Server::Server(config::Config config)
                          .count();
     return rest_api_.handle(request, now);
   };
+  if (redis_ != nullptr) {
+    redis_->set_node(node_);
+    node_.set_cluster(redis_);
+    rest_pool_ = std::make_unique<net::thread_pool>(config_.limits.cluster_rest_threads);
+    context_.rest_offload = [this](std::function<void()> work) {
+      net::post(*rest_pool_, std::move(work));
+    };
+  }
 }
 
 Server::~Server() = default;
@@ -248,6 +279,8 @@ void Server::shutdown() {
       listener->stop();
     // Going away (1001), not 1008: reliable clients may recover on another node.
     node_.close_all(1001, "The server is shutting down.");
+    if (redis_ != nullptr)
+      redis_->stop();
     wait_for_clients(std::chrono::steady_clock::now() + config_.limits.shutdown_grace);
   });
 }

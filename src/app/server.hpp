@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -15,11 +16,15 @@
 
 #include "api/rest_api.hpp"
 #include "config/config.hpp"
-#include "core/memory_broker.hpp"
+#include "core/broker.hpp"
 #include "core/node.hpp"
 #include "transport/listener.hpp"
 #include "transport/server_context.hpp"
 #include "webhook/dispatcher.hpp"
+
+namespace wps::redis {
+class RedisBroker;
+}
 
 namespace wps::app {
 
@@ -62,11 +67,15 @@ class Server {
 
   config::Config config_;
   boost::asio::io_context ioc_;
-  core::MemoryBroker broker_;
+  // The in-memory broker, or the Redis one when redis_url is set (then redis_ points to it).
+  std::unique_ptr<core::Broker> broker_;
+  redis::RedisBroker* redis_ = nullptr;
   core::Node node_;
   transport::ServerContext context_;
   api::RestApi rest_api_;
   std::unique_ptr<webhook::Dispatcher> dispatcher_;
+  // Cluster only: where REST calls run (declared after what they use, so joined first).
+  std::unique_ptr<boost::asio::thread_pool> rest_pool_;
   std::vector<std::shared_ptr<transport::Listener>> listeners_;
   boost::asio::signal_set signals_;
   boost::asio::signal_set hangup_;

@@ -2,9 +2,110 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstddef>
 
 namespace wps::config {
+
+std::optional<RedisUrl> parse_redis_url(std::string_view text, std::string& error) {
+  constexpr std::string_view scheme = "redis://";
+  if (!text.starts_with(scheme)) {
+    error = "must start with redis://";
+    return std::nullopt;
+  }
+  text.remove_prefix(scheme.size());
+  RedisUrl url;
+  const auto slash = text.find('/');
+  std::string_view authority = text.substr(0, slash);
+  if (slash != std::string_view::npos) {
+    std::string_view db = text.substr(slash + 1);
+    if (!db.empty()) {
+      const auto [end, ec] = std::from_chars(db.data(), db.data() + db.size(), url.db);
+      if (ec != std::errc() || end != db.data() + db.size() || url.db > 10'000) {
+        error = "the database must be a number";
+        return std::nullopt;
+      }
+    }
+  }
+  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+    const std::string_view credentials = authority.substr(0, at);
+    authority.remove_prefix(at + 1);
+    const auto colon = credentials.find(':');
+    if (colon == std::string_view::npos) {
+      error = "credentials must be [user]:password@";
+      return std::nullopt;
+    }
+    auto decode = [&error](std::string_view in, std::string& out) {
+      for (std::size_t i = 0; i < in.size(); ++i) {
+        if (in[i] != '%') {
+          out += in[i];
+          continue;
+        }
+        unsigned value = 0;
+        if (i + 2 >= in.size() ||
+            std::from_chars(in.data() + i + 1, in.data() + i + 3, value, 16).ptr !=
+                in.data() + i + 3) {
+          error = "bad percent-escape in the credentials";
+          return false;
+        }
+        out += static_cast<char>(value);
+        i += 2;
+      }
+      return true;
+    };
+    if (!decode(credentials.substr(0, colon), url.user) ||
+        !decode(credentials.substr(colon + 1), url.password))
+      return std::nullopt;
+    if (url.password.empty()) {
+      error = "the password is empty";
+      return std::nullopt;
+    }
+  }
+  std::string_view host = authority;
+  if (authority.starts_with('[')) {  // [::1]:6379
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) {
+      error = "unterminated [ in the host";
+      return std::nullopt;
+    }
+    host = authority.substr(1, close - 1);
+    authority.remove_prefix(close + 1);
+    if (!authority.empty() && authority.front() != ':') {
+      error = "unexpected text after the host";
+      return std::nullopt;
+    }
+  } else {
+    const auto colon = authority.rfind(':');
+    host = authority.substr(0, colon);
+    authority = colon == std::string_view::npos ? std::string_view() : authority.substr(colon);
+  }
+  if (!authority.empty()) {
+    std::string_view port = authority.substr(1);
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535) {
+      error = "the port must be 1..65535";
+      return std::nullopt;
+    }
+    url.port = static_cast<std::uint16_t>(value);
+  }
+  if (host.empty()) {
+    error = "the host is missing";
+    return std::nullopt;
+  }
+  url.host = std::string(host);
+  return url;
+}
+
+std::string check_redis_url(std::string_view url) {
+  if (url.empty())
+    return {};
+  std::string error;
+  if (!parse_redis_url(url, error))
+    return error;
+  return {};
+}
+
 namespace {
 
 bool is_control(char c) {

@@ -3,6 +3,8 @@
 // Each returns an empty string when the value is acceptable, otherwise the problem in a few
 // words, without the setting's name.
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,6 +19,20 @@ std::string check_host(std::string_view host);
 std::string check_access_key(std::string_view key);
 // Empty, or http(s)://host[:port] with no path, query, fragment or user info.
 std::string check_public_origin(std::string_view origin);
+// redis://host[:port][/db]: port 6379 and database 0 by default; no credentials.
+struct RedisUrl {
+  std::string host;
+  std::uint16_t port = 6379;
+  unsigned db = 0;
+  // From redis://[user]:password@host: sent with AUTH on every connection (Redis 6 ACL users
+  // when `user` is set). Percent-escapes are decoded.
+  std::string user;
+  std::string password;
+};
+// nullopt, with `error` set, when `text` is not such a URL.
+std::optional<RedisUrl> parse_redis_url(std::string_view text, std::string& error);
+// Empty (no cluster) or a URL parse_redis_url accepts.
+std::string check_redis_url(std::string_view url);
 // trace, debug, info, warn or error (lower-case).
 std::string check_log_level(std::string_view level);
 // ^[A-Za-z][A-Za-z0-9_`,.[\]]{0,127}$

@@ -63,6 +63,24 @@ struct Limits {
   // Connections open at once to one event-handler origin (keep-alive pool); requests beyond it
   // wait for a connection within their own timeout. 0 = unlimited.
   std::size_t max_event_handler_connections = 256;
+  // Cluster on Redis (docs/CLUSTER.md). Time allowed to open a connection to Redis.
+  std::chrono::milliseconds redis_connect_timeout{2'000};
+  // Longest wait between reconnection attempts while Redis is unreachable (the first is after
+  // 100 ms, then doubling).
+  std::chrono::milliseconds redis_max_reconnect_backoff{5'000};
+  // How often a node tells Redis it is alive, and how long a silent node stays in the cluster:
+  // a node that stops (SIGKILL closes its sockets at once; a hung or cut-off machine does not)
+  // is dropped within cluster_node_ttl + cluster_heartbeat_interval.
+  std::chrono::milliseconds cluster_heartbeat_interval{1'000};
+  std::chrono::milliseconds cluster_node_ttl{5'000};
+  // How long a REST management call waits for the other nodes' answers.
+  std::chrono::milliseconds cluster_command_timeout{2'000};
+  // How long a node stays subscribed to a group's channel after its last local member left (a
+  // member who comes back soon costs no SUBSCRIBE).
+  std::chrono::milliseconds cluster_unsubscribe_grace{2'000};
+  // Threads answering REST calls in a cluster (they may wait for other nodes, so they run off the
+  // event loop); calls beyond it queue.
+  std::size_t cluster_rest_threads = 8;
   // JWT clock skew tolerance (emulator value, spec §10.1).
   std::chrono::seconds clock_skew{300};
 };
@@ -110,6 +128,10 @@ struct Config {
   std::string public_origin;
   // Compare only the path (and query) of token audiences, ignoring scheme and host.
   bool audience_ignore_host = false;
+
+  // redis://host[:port][/db] of the Redis server the nodes of a cluster share; empty = one node
+  // alone (the in-memory broker).
+  std::string redis_url;
 
   // Worker threads running the event loop; 0 = one per core.
   unsigned threads = 0;

@@ -306,6 +306,17 @@ const std::vector<Setting>& settings() {
          [](Config& c, const Input& in) { c.threads = static_cast<unsigned>(in.integer(0, 256)); },
          [](const Config& c) { return std::to_string(c.threads); },
          [](const Config& c) { return check_range(c.threads, 0, 256); }});
+    t.push_back({"redis-url", "WPS_REDIS_URL", "redisUrl", "URL",
+                 "redis://host[:port][/db] shared by the nodes of a cluster (docs/CLUSTER.md); "
+                 "empty: a single node.",
+                 [](Config& c, const Input& in) {
+                   std::string url = in.text();
+                   if (auto problem = check_redis_url(url); !problem.empty())
+                     in.fail(quote(url) + ": " + problem);
+                   c.redis_url = std::move(url);
+                 },
+                 [](const Config& c) { return show_text(c.redis_url); },
+                 [](const Config& c) { return check_redis_url(c.redis_url); }});
     t.push_back({"log-level", "WPS_LOG_LEVEL", "logLevel", "LEVEL",
                  "Least severe log level printed: trace, debug, info, warn or error.",
                  [](Config& c, const Input& in) {
@@ -459,6 +470,34 @@ const std::vector<Setting>& settings() {
                      return "cannot read '" + c.event_handler_ca_file + "'";
                    return std::string();
                  }});
+    t.push_back(ms_limit("redis-connect-timeout-ms", "WPS_REDIS_CONNECT_TIMEOUT_MS",
+                         "limits.redisConnectTimeoutMs",
+                         "Time allowed to open a connection to Redis.",
+                         &Limits::redis_connect_timeout, 1, kOneDayMs));
+    t.push_back(ms_limit("redis-max-reconnect-backoff-ms", "WPS_REDIS_MAX_RECONNECT_BACKOFF_MS",
+                         "limits.redisMaxReconnectBackoffMs",
+                         "Longest wait between attempts to reach Redis again.",
+                         &Limits::redis_max_reconnect_backoff, 100, kOneDayMs));
+    t.push_back(ms_limit("cluster-heartbeat-interval-ms", "WPS_CLUSTER_HEARTBEAT_INTERVAL_MS",
+                         "limits.clusterHeartbeatIntervalMs",
+                         "How often a node tells Redis it is alive.",
+                         &Limits::cluster_heartbeat_interval, 100, kOneDayMs));
+    t.push_back(ms_limit("cluster-node-ttl-ms", "WPS_CLUSTER_NODE_TTL_MS",
+                         "limits.clusterNodeTtlMs",
+                         "A node silent this long is dropped from the cluster.",
+                         &Limits::cluster_node_ttl, 200, kOneDayMs));
+    t.push_back(ms_limit("cluster-command-timeout-ms", "WPS_CLUSTER_COMMAND_TIMEOUT_MS",
+                         "limits.clusterCommandTimeoutMs",
+                         "How long a REST management call waits for the other nodes.",
+                         &Limits::cluster_command_timeout, 1, kOneDayMs));
+    t.push_back(ms_limit("cluster-unsubscribe-grace-ms", "WPS_CLUSTER_UNSUBSCRIBE_GRACE_MS",
+                         "limits.clusterUnsubscribeGraceMs",
+                         "How long a node keeps a group's channel after its last member left.",
+                         &Limits::cluster_unsubscribe_grace, 0, kOneDayMs));
+    t.push_back(size_limit("cluster-rest-threads", "WPS_CLUSTER_REST_THREADS",
+                           "limits.clusterRestThreads",
+                           "Threads answering REST calls in a cluster (they wait for other nodes).",
+                           &Limits::cluster_rest_threads, 1));
     t.push_back({"clock-skew-seconds", "WPS_CLOCK_SKEW_SECONDS", "limits.clockSkewSeconds", "S",
                  "Tolerance for token exp/nbf/iat (0..86400).",
                  [](Config& c, const Input& in) {

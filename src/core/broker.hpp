@@ -45,6 +45,12 @@ class Broker {
   // routes by interest subscribes to the group's channel; the in-memory broker ignores them.
   virtual void subscribe_group(const std::string& hub, const std::string& group) = 0;
   virtual void unsubscribe_group(const std::string& hub, const std::string& group) = 0;
+  // The same edges for users (first / last local connection of a user) and connections (added /
+  // removed), so that sends to a user or a connection reach only the nodes that hold them.
+  virtual void subscribe_user(const std::string& /*hub*/, const std::string& /*user*/) {}
+  virtual void unsubscribe_user(const std::string& /*hub*/, const std::string& /*user*/) {}
+  virtual void subscribe_connection(const std::string& /*hub*/, const ConnId& /*id*/) {}
+  virtual void unsubscribe_connection(const std::string& /*hub*/, const ConnId& /*id*/) {}
 };
 
 }  // namespace wps::core

@@ -29,13 +29,18 @@ Hub::AddResult Hub::add_connection(const ConnectionInfo& info,
         return AddResult::user_limit_reached;
     }
     auto [it, inserted] = connections_.try_emplace(info.id);
+    if (inserted)
+      broker_.subscribe_connection(name_, info.id);
     State& state = it->second;
     state.info = info;
     state.info.groups.clear();
     state.sink = std::move(connection);
     state.permissions = Permissions::from_roles(info.roles);
-    if (info.user_id)
+    if (info.user_id) {
+      if (!index_.user_exists(*info.user_id))
+        broker_.subscribe_user(name_, *info.user_id);
       index_.add_user(*info.user_id, info.id);
+    }
     for (const std::string& group : info.groups)
       join_locked(state, group);
     // Sent under the lock so that no group message can overtake the `connected` message.
@@ -54,9 +59,13 @@ void Hub::remove_connection(const ConnId& id) {
   if (it == connections_.end())
     return;
   leave_all_locked(id);
-  if (it->second.info.user_id)
-    index_.remove_user(*it->second.info.user_id, id);
+  if (const auto& user = it->second.info.user_id) {
+    index_.remove_user(*user, id);
+    if (!index_.user_exists(*user))
+      broker_.unsubscribe_user(name_, *user);
+  }
   connections_.erase(it);
+  broker_.unsubscribe_connection(name_, id);
 }
 
 bool Hub::join_locked(State& state, const std::string& group) {

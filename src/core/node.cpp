@@ -25,6 +25,19 @@ void Node::on_publication(const Publication& publication) {
     h->deliver(publication);
 }
 
+CommandResult Node::execute_local(const Command& command) {
+  const std::shared_ptr<Hub> h = find_hub(command.hub);
+  return apply_command(h.get(), command);
+}
+
+CommandResult Node::execute(const Command& command) {
+  CommandResult result = execute_local(command);
+  if (cluster_ == nullptr || settled_locally(result, command))
+    return result;
+  merge_result(result, cluster_->run_remote(command), command);
+  return result;
+}
+
 void Node::close_all(std::uint16_t code, const std::string& reason) {
   std::vector<std::shared_ptr<Hub>> hubs;
   {

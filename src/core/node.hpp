@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/broker.hpp"
+#include "core/cluster.hpp"
 #include "core/hub.hpp"
 
 namespace wps::core {
@@ -30,12 +31,22 @@ class Node final : public BrokerHandler {
 
   void on_publication(const Publication& publication) override;
 
+  // Joins a cluster: management commands then also run on the other nodes. Call before any
+  // execute(); `cluster` outlives the node's use of it. Without one the node is alone.
+  void set_cluster(Cluster* cluster) { cluster_ = cluster; }
+  // Runs a management command on this node and, in a cluster, on the others (blocking on them
+  // with a bounded timeout: call it off the event loop when a cluster is set). Thread-safe.
+  CommandResult execute(const Command& command);
+  // Runs a command that another node sent, on this node only.
+  CommandResult execute_local(const Command& command);
+
   // Closes every connection of every hub (shutdown).
   void close_all(std::uint16_t code, const std::string& reason);
   std::size_t connection_count() const;
 
  private:
   Broker& broker_;
+  Cluster* cluster_ = nullptr;
   const HubLimits limits_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<Hub>> hubs_;

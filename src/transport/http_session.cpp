@@ -135,6 +135,17 @@ void HttpSession<Stream>::on_read(beast::error_code ec, std::size_t) {
     write(std::move(response));
     return;
   }
+  if (path.starts_with("/api/") && context_.rest_handler && context_.rest_offload) {
+    auto shared = std::make_shared<Request>(std::move(request));
+    context_.rest_offload([self = this->shared_from_this(), shared] {
+      auto response = std::make_shared<Response>(self->context_.rest_handler(*shared));
+      boost::asio::post(self->stream_.get_executor(), [self, shared, response] {
+        response->keep_alive(shared->keep_alive() && response->keep_alive());
+        self->write(std::move(*response));
+      });
+    });
+    return;
+  }
   if (path.starts_with("/api/") && context_.rest_handler) {
     Response response = context_.rest_handler(request);
     response.keep_alive(request.keep_alive() && response.keep_alive());

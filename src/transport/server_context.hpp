@@ -48,6 +48,9 @@ struct ServerContext {
   const config::Config& config;
   core::Node& node;
   RestHandler rest_handler;
+  // When set, REST requests are answered on the executor it posts to instead of the event loop:
+  // in a cluster, management calls wait for the other nodes' replies.
+  std::function<void(std::function<void()>)> rest_offload;
   // Upstream event handlers; null until the server has started.
   webhook::Dispatcher* dispatcher = nullptr;
   std::atomic<std::size_t> open_websockets{0};

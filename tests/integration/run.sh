@@ -25,6 +25,10 @@ echo "== node tests (server: $WPS_SERVER_BIN)"
 # Each test file starts its own servers on port 0, so files can run in parallel.
 timeout 240 node --test --test-concurrency=2 --test-timeout=60000 js/*.test.mjs || status=1
 
+echo "== node REST tests again, spread round-robin over a 3-node cluster on Redis (WPS_CLUSTER=1)"
+WPS_CLUSTER=1 timeout 240 node --test --test-concurrency=2 --test-timeout=60000 \
+  js/rest-manage.test.mjs js/rest-send.test.mjs js/rest-samples.test.mjs || status=1
+
 echo "== python tests"
 timeout 120 /usr/bin/python3 -m pytest -q -p no:cacheprovider python || status=1
 

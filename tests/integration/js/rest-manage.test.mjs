@@ -6,6 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { odata } from '@azure/web-pubsub';
 import { startServer, closeAll, openSocket, JSON_PROTOCOL, clientToken, clientUrl } from './harness.mjs';
+import { startServerOrCluster, portPattern } from './cluster-harness.mjs';
 import {
   serviceClient,
   trackedJson,
@@ -26,7 +27,7 @@ const json = (hub, opts) => trackedJson(clients, server, hub, opts);
 const simple = (hub, opts) => trackedSimple(clients, server, hub, opts);
 
 before(async () => {
-  server = await startServer();
+  server = await startServerOrCluster();
 });
 
 after(async () => {
@@ -263,7 +264,7 @@ test('getClientAccessToken (local signing with the key): the token connects with
     roles: ['webpubsub.sendToGroup.tg'],
     groups: ['tg'],
   });
-  assert.equal(tok.baseUrl, `ws://localhost:${server.port}/client/hubs/${hub}`);
+  assert.match(tok.baseUrl, new RegExp(`^ws://localhost:${portPattern(server)}/client/hubs/${hub}$`));
   const { ws, q, protocol } = await openSocket(tok.url, { protocols: [JSON_PROTOCOL] });
   clients.push({ ws });
   assert.equal(protocol, JSON_PROTOCOL);

@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startServer, makeTmpDir, INTEGRATION_DIR, closeAll, withTimeout, openSocket, JSON_PROTOCOL } from './harness.mjs';
+import { startServerOrCluster, portPattern } from './cluster-harness.mjs';
 import { trackedJson, trackedSimple, nextData } from './rest-helpers.mjs';
 
 let server;
@@ -16,7 +17,7 @@ const clients = [];
 const children = [];
 
 before(async () => {
-  server = await startServer();
+  server = await startServerOrCluster();
 });
 
 after(async () => {
@@ -62,7 +63,7 @@ test('JavaScript server sample: getClientAccessToken, sendToAll "Hello" (text/pl
   assert.deepEqual(JSON.parse(f2.text), { hello: 'world' });
 
   const url = run.stdout.trim().split('\n')[0];
-  assert.match(url, new RegExp(`^ws://localhost:${server.port}/client/hubs/chat\\?access_token=`));
+  assert.match(url, new RegExp(`^ws://localhost:${portPattern(server)}/client/hubs/chat\\?access_token=`));
   const { ws, q } = await openSocket(url, { protocols: [JSON_PROTOCOL] });
   clients.push({ ws });
   const connected = await q.nextJson((m) => m.type === 'system' && m.event === 'connected');

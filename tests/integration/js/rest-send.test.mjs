@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { odata } from '@azure/web-pubsub';
 import { startServer, closeAll } from './harness.mjs';
+import { startServerOrCluster } from './cluster-harness.mjs';
 import {
   serviceClient,
   trackedJson,
@@ -24,7 +25,7 @@ const json = (hub, opts) => trackedJson(clients, server, hub, opts);
 const simple = (hub, opts) => trackedSimple(clients, server, hub, opts);
 
 before(async () => {
-  server = await startServer();
+  server = await startServerOrCluster();
 });
 
 after(async () => {

@@ -1,0 +1,451 @@
+#include "redis/broker.hpp"
+
+#include <hiredis/hiredis.h>
+
+#include <boost/asio/post.hpp>
+#include <variant>
+
+#include "redis/envelope.hpp"
+#include "util/ids.hpp"
+#include "util/log.hpp"
+
+namespace wps::redis {
+
+namespace net = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::chrono::milliseconds kTick{100};
+constexpr std::chrono::milliseconds kFirstBackoff{100};
+
+// Registers this node (score: Redis's clock in ms) with the client id of its subscriber, drops
+// nodes silent for longer than the TTL and returns their subscribers' client ids, so that the
+// caller can disconnect them (a hung node must not keep receiving, nor be waited for).
+constexpr std::string_view kHeartbeatScript = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) end
+local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[3]))
+local out = {}
+for _, id in ipairs(dead) do
+  local c = redis.call('HGET', KEYS[2], id)
+  if c then table.insert(out, c) end
+  redis.call('HDEL', KEYS[2], id)
+  redis.call('ZREM', KEYS[1], id)
+end
+return out
+)lua";
+
+std::string_view text_of(const redisReply& r) {
+  if (r.type == REDIS_REPLY_STRING || r.type == REDIS_REPLY_STATUS || r.type == REDIS_REPLY_ERROR)
+    return std::string_view(r.str, r.len);
+  return {};
+}
+
+}  // namespace
+
+RedisBroker::RedisBroker(net::io_context& ioc, BrokerOptions options)
+    : ioc_(ioc),
+      strand_(net::make_strand(ioc)),
+      options_(std::move(options)),
+      node_id_(util::random_hex_id().substr(0, 16)),
+      prefix_("wps:" + std::to_string(options_.url.db) + ":"),
+      all_channel_(prefix_ + "all"),
+      command_channel_(prefix_ + "cmd"),
+      reply_channel_(prefix_ + "r:" + node_id_),
+      tick_timer_(strand_),
+      reconnect_timer_(strand_) {}
+
+RedisBroker::~RedisBroker() {
+  // The event loop has stopped: nothing else runs.
+  stopped_ = true;
+  tick_timer_.cancel();
+  reconnect_timer_.cancel();
+  if (sub_)
+    sub_->close();
+  if (cmd_)
+    cmd_->close();
+}
+
+void RedisBroker::start(core::BrokerHandler& handler) {
+  handler_ = &handler;
+  net::post(strand_, [this] {
+    want(all_channel_);
+    want(command_channel_);
+    want(reply_channel_);
+    WPS_LOG(info, "redis") << "node " << node_id_ << " joining the cluster at " << options_.url.host
+                           << ":" << options_.url.port << "/" << options_.url.db;
+    connect();
+    tick();
+  });
+}
+
+void RedisBroker::stop() {
+  net::post(strand_, [this] {
+    if (stopped_)
+      return;
+    stopped_ = true;
+    tick_timer_.cancel();
+    reconnect_timer_.cancel();
+    // Leave the registry at once rather than after the TTL.
+    if (cmd_ && cmd_ready_) {
+      cmd_->command({"ZREM", prefix_ + "nodes", node_id_});
+      cmd_->command({"HDEL", prefix_ + "nodeclients", node_id_});
+    }
+  });
+}
+
+std::string RedisBroker::channel(char kind, const std::string& hub,
+                                 const std::string& target) const {
+  std::string c = prefix_;
+  c += kind;
+  c += ':';
+  c += hub;
+  c += ':';
+  c += target;
+  return c;
+}
+
+// ---- connections --------------------------------------------------------------------------
+
+void RedisBroker::connect() {
+  reconnect_scheduled_ = false;
+  sub_ = std::make_shared<Connection>(strand_, options_.url, options_.connect_timeout);
+  cmd_ = std::make_shared<Connection>(strand_, options_.url, options_.connect_timeout);
+  const auto sub = sub_;
+  sub->start(
+      [this, sub] {
+        sub->command({"CLIENT", "ID"}, [this, sub](const redisReply* reply) {
+          if (reply == nullptr || sub != sub_)
+            return;
+          if (reply->type == REDIS_REPLY_INTEGER)
+            sub_client_id_ = reply->integer;
+          sub_ready_ = true;
+          subscribes_sent_ = subscribes_confirmed_ = 0;
+          for (auto& [name, state] : channels_) {
+            state.sent = false;
+            if (state.wanted)
+              send_subscribe(name);
+          }
+        });
+      },
+      [this](std::string reason) { on_down("subscriber", reason); },
+      [this](const redisReply& reply) { on_push(reply); });
+  const auto cmd = cmd_;
+  cmd->start(
+      [this] {
+        cmd_ready_ = true;
+        backoff_ = std::chrono::milliseconds(0);
+        last_failure_.clear();
+        if (was_up_) {
+          ++stats_.reconnects;
+          WPS_LOG(info, "redis") << "reconnected to Redis; resubscribing";
+        } else {
+          WPS_LOG(info, "redis") << "connected to Redis";
+        }
+        was_up_ = true;
+        next_heartbeat_ = Clock::now();
+      },
+      [this](std::string reason) { on_down("publisher", reason); }, {});
+}
+
+void RedisBroker::on_down(const std::string& which, const std::string& reason) {
+  if (stopped_)
+    return;
+  if (cmd_ready_ || sub_ready_) {
+    WPS_LOG(warn, "redis") << "lost Redis (" << which << ": " << reason
+                           << "); serving local traffic only until it is back";
+  } else if (reason != last_failure_) {
+    // Each new reason once at warn (a wrong password, a refused port), its repeats at debug.
+    WPS_LOG(warn, "redis") << "cannot reach Redis (" << which << ": " << reason
+                           << "); retrying with backoff";
+  } else {
+    WPS_LOG(debug, "redis") << "cannot reach Redis (" << which << ": " << reason << ")";
+  }
+  last_failure_ = reason;
+  sub_ready_ = cmd_ready_ = self_in_commands_ = false;
+  sub_client_id_ = -1;
+  deferred_.clear();
+  for (auto& [name, state] : channels_)
+    state.sent = false;
+  // Tear both down: they come back together.
+  if (sub_)
+    sub_->close();
+  if (cmd_)
+    cmd_->close();
+  schedule_reconnect();
+}
+
+void RedisBroker::schedule_reconnect() {
+  if (reconnect_scheduled_ || stopped_)
+    return;
+  reconnect_scheduled_ = true;
+  backoff_ = backoff_.count() == 0 ? kFirstBackoff
+                                   : std::min(backoff_ * 2, options_.max_reconnect_backoff);
+  reconnect_timer_.expires_after(backoff_);
+  reconnect_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopped_)
+      return;
+    connect();
+  });
+}
+
+// ---- interest -----------------------------------------------------------------------------
+
+void RedisBroker::want(std::string name) {
+  Channel& c = channels_[name];
+  c.wanted = true;
+  if (!c.sent && sub_ready_)
+    send_subscribe(name);
+}
+
+void RedisBroker::unwant(std::string name) {
+  auto it = channels_.find(name);
+  if (it == channels_.end() || !it->second.wanted)
+    return;
+  it->second.wanted = false;
+  it->second.drop_at = Clock::now() + options_.unsubscribe_grace;
+}
+
+void RedisBroker::send_subscribe(const std::string& name) {
+  sub_->send({"SUBSCRIBE", name});
+  channels_[name].sent = true;
+  ++subscribes_sent_;
+}
+
+void RedisBroker::sweep() {
+  const auto now = Clock::now();
+  for (auto it = channels_.begin(); it != channels_.end();) {
+    if (!it->second.wanted && now >= it->second.drop_at) {
+      if (it->second.sent && sub_ready_)
+        sub_->send({"UNSUBSCRIBE", it->first});
+      it = channels_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void RedisBroker::tick() {
+  if (stopped_)
+    return;
+  sweep();
+  if (cmd_ready_ && Clock::now() >= next_heartbeat_) {
+    next_heartbeat_ = Clock::now() + options_.heartbeat_interval;
+    heartbeat();
+  }
+  tick_timer_.expires_after(kTick);
+  tick_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec)
+      tick();
+  });
+}
+
+void RedisBroker::heartbeat() {
+  const std::string client = sub_client_id_ >= 0 ? std::to_string(sub_client_id_) : "";
+  const std::string ttl = std::to_string(options_.node_ttl.count());
+  cmd_->command({"EVAL", kHeartbeatScript, "2", prefix_ + "nodes", prefix_ + "nodeclients",
+                 node_id_, client, ttl},
+                [this](const redisReply* reply) {
+                  if (reply == nullptr || stopped_)
+                    return;
+                  if (reply->type == REDIS_REPLY_ERROR) {
+                    WPS_LOG(warn, "redis") << "heartbeat failed: " << text_of(*reply);
+                    return;
+                  }
+                  if (reply->type != REDIS_REPLY_ARRAY || !cmd_ready_)
+                    return;
+                  for (std::size_t i = 0; i < reply->elements; ++i) {
+                    const std::string id(text_of(*reply->element[i]));
+                    if (id.empty())
+                      continue;
+                    WPS_LOG(warn, "redis") << "a node missed its heartbeats: disconnecting its "
+                                              "subscriber (client "
+                                           << id << ")";
+                    cmd_->command({"CLIENT", "KILL", "ID", id});
+                  }
+                });
+}
+
+// ---- receiving ----------------------------------------------------------------------------
+
+void RedisBroker::on_push(const redisReply& reply) {
+  if (reply.type != REDIS_REPLY_ARRAY || reply.elements < 3)
+    return;
+  const std::string_view type = text_of(*reply.element[0]);
+  if (type == "message") {
+    on_message(text_of(*reply.element[1]), text_of(*reply.element[2]));
+  } else if (type == "subscribe") {
+    ++subscribes_confirmed_;
+    if (text_of(*reply.element[1]) == command_channel_)
+      self_in_commands_ = true;
+    // Replies to commands that subscribed to channels wait for Redis to confirm them, so that
+    // a caller who goes on to publish is sure the new member is reachable.
+    auto ready = [this](const DeferredReply& d) {
+      return d.confirmations <= subscribes_confirmed_;
+    };
+    for (const DeferredReply& d : deferred_)
+      if (ready(d) && cmd_ready_)
+        cmd_->command({"PUBLISH", d.channel, d.payload});
+    std::erase_if(deferred_, ready);
+  }
+}
+
+bool RedisBroker::from_self(std::string_view payload) const {
+  // version, kind, origin length (one byte for ids under 128 bytes), origin
+  return payload.size() >= 3 + node_id_.size() &&
+         static_cast<unsigned char>(payload[2]) == node_id_.size() &&
+         payload.substr(3, node_id_.size()) == node_id_;
+}
+
+void RedisBroker::on_message(std::string_view name, std::string_view payload) {
+  (void)name;
+  if (from_self(payload))
+    return;
+  DecodeResult decoded = decode_envelope(payload, Clock::now());
+  if (!decoded.envelope) {
+    ++stats_.malformed;
+    WPS_LOG(debug, "redis") << "dropped a malformed envelope: " << decoded.error;
+    return;
+  }
+  if (auto* pub = std::get_if<PublicationEnvelope>(&*decoded.envelope)) {
+    ++stats_.received;
+    if (handler_ != nullptr)
+      handler_->on_publication(pub->publication);
+  } else if (auto* command = std::get_if<CommandEnvelope>(&*decoded.envelope)) {
+    run_command(command->origin, command->request_id, command->command);
+  } else if (auto* reply = std::get_if<ReplyEnvelope>(&*decoded.envelope)) {
+    std::shared_ptr<Pending> pending;
+    {
+      std::lock_guard lock(pending_mutex_);
+      auto it = pending_.find(reply->request_id);
+      if (it == pending_.end())
+        return;  // timed out already
+      pending = it->second;
+    }
+    std::lock_guard lock(pending->mutex);
+    core::merge_result(pending->result, std::move(reply->result), pending->command);
+    ++pending->got;
+    pending->cv.notify_all();
+  }
+}
+
+void RedisBroker::run_command(const std::string& origin, std::uint64_t request_id,
+                              const core::Command& command) {
+  if (node_ == nullptr)
+    return;
+  const core::CommandResult result = node_->execute_local(command);
+  std::string payload = encode_reply(node_id_, request_id, result);
+  // Posted: any SUBSCRIBE the command caused (posted by the hub) is written first.
+  net::post(strand_, [this, channel = prefix_ + "r:" + origin, payload = std::move(payload)] {
+    if (!cmd_ready_)
+      return;
+    if (subscribes_confirmed_ >= subscribes_sent_)
+      cmd_->command({"PUBLISH", channel, payload});
+    else
+      deferred_.push_back({subscribes_sent_, channel, payload});
+  });
+}
+
+// ---- from any thread ----------------------------------------------------------------------
+
+void RedisBroker::publish(const core::Publication& publication) {
+  // Local recipients first, whatever the state of Redis.
+  if (handler_ != nullptr)
+    handler_->on_publication(publication);
+  std::string name;
+  switch (publication.scope) {
+    case core::Scope::all:
+      name = all_channel_;
+      break;
+    case core::Scope::group:
+      name = channel('g', publication.hub, publication.target);
+      break;
+    case core::Scope::user:
+      name = channel('u', publication.hub, publication.target);
+      break;
+    case core::Scope::connection:
+      name = channel('c', publication.hub, publication.target);
+      break;
+  }
+  std::string payload = encode_publication(node_id_, publication, Clock::now());
+  net::post(strand_, [this, name = std::move(name), payload = std::move(payload)] {
+    if (!cmd_ready_) {
+      ++stats_.dropped;
+      return;
+    }
+    cmd_->command({"PUBLISH", name, payload});
+    ++stats_.published;
+  });
+}
+
+void RedisBroker::subscribe_group(const std::string& hub, const std::string& group) {
+  net::post(strand_, [this, c = channel('g', hub, group)] { want(c); });
+}
+void RedisBroker::unsubscribe_group(const std::string& hub, const std::string& group) {
+  net::post(strand_, [this, c = channel('g', hub, group)] { unwant(c); });
+}
+void RedisBroker::subscribe_user(const std::string& hub, const std::string& user) {
+  net::post(strand_, [this, c = channel('u', hub, user)] { want(c); });
+}
+void RedisBroker::unsubscribe_user(const std::string& hub, const std::string& user) {
+  net::post(strand_, [this, c = channel('u', hub, user)] { unwant(c); });
+}
+void RedisBroker::subscribe_connection(const std::string& hub, const core::ConnId& id) {
+  net::post(strand_, [this, c = channel('c', hub, id)] { want(c); });
+}
+void RedisBroker::unsubscribe_connection(const std::string& hub, const core::ConnId& id) {
+  net::post(strand_, [this, c = channel('c', hub, id)] { unwant(c); });
+}
+
+core::CommandResult RedisBroker::run_remote(const core::Command& command) {
+  auto pending = std::make_shared<Pending>();
+  pending->command = command;
+  const std::uint64_t id = next_request_++;
+  {
+    std::lock_guard lock(pending_mutex_);
+    pending_[id] = pending;
+  }
+  std::string payload = encode_command(node_id_, id, command);
+  net::post(strand_, [this, pending, payload = std::move(payload)] {
+    auto settle = [pending](long expected) {
+      std::lock_guard lock(pending->mutex);
+      pending->expected = expected;
+      pending->cv.notify_all();
+    };
+    if (!cmd_ready_ || stopped_)
+      return settle(0);
+    // PUBLISH answers how many subscribers got the command: every live node, this one included
+    // when its own subscription is up. That many replies (but ours) are awaited.
+    const bool self_included = self_in_commands_;
+    cmd_->command({"PUBLISH", command_channel_, payload},
+                  [settle, self_included](const redisReply* reply) {
+                    long n = 0;
+                    if (reply != nullptr && reply->type == REDIS_REPLY_INTEGER)
+                      n = static_cast<long>(reply->integer);
+                    if (self_included && n > 0)
+                      --n;
+                    settle(n);
+                  });
+  });
+  core::CommandResult result;
+  {
+    std::unique_lock lock(pending->mutex);
+    const bool complete = pending->cv.wait_for(lock, options_.command_timeout, [&] {
+      return pending->expected >= 0 && pending->got >= pending->expected;
+    });
+    if (!complete) {
+      WPS_LOG(warn, "redis") << "a management command got " << pending->got << " of "
+                             << pending->expected << " replies within "
+                             << options_.command_timeout.count() << " ms";
+    }
+    result = std::move(pending->result);
+  }
+  std::lock_guard lock(pending_mutex_);
+  pending_.erase(id);
+  return result;
+}
+
+}  // namespace wps::redis

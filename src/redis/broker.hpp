@@ -1,0 +1,149 @@
+#pragma once
+// Scale-out on Redis: a core::Broker that carries publications to the other nodes over Redis
+// pub/sub with interest-based routing, and a core::Cluster that runs management commands on the
+// other nodes. See docs/CLUSTER.md for the channels, the failure bounds and what is consistent.
+//
+// Every publication is delivered to local recipients at once (so local traffic never depends on
+// Redis) and published, on one pipelined connection (per-publisher order holds), to the channel
+// of its scope: every node listens on the hub-wide channel; a node subscribes to a group's,
+// user's or connection's channel only while it holds a member (with a grace period before
+// unsubscribing), so Redis never sends a node traffic it has nobody for.
+//
+// Threads: every Redis connection and all broker state live on one strand; publish(),
+// the interest edges and run_remote() may be called from any thread.
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/broker.hpp"
+#include "core/cluster.hpp"
+#include "core/node.hpp"
+#include "redis/connection.hpp"
+
+namespace wps::redis {
+
+struct BrokerOptions {
+  Url url;
+  std::chrono::milliseconds connect_timeout{2'000};
+  std::chrono::milliseconds command_timeout{2'000};  // a management command's wait for nodes
+  std::chrono::milliseconds heartbeat_interval{1'000};
+  std::chrono::milliseconds node_ttl{5'000};  // a node silent this long is dropped
+  std::chrono::milliseconds unsubscribe_grace{2'000};
+  std::chrono::milliseconds max_reconnect_backoff{5'000};
+};
+
+struct BrokerStats {
+  std::atomic<std::uint64_t> published{0};  // sent to Redis
+  std::atomic<std::uint64_t> received{0};   // publications from other nodes delivered here
+  std::atomic<std::uint64_t> dropped{0};    // not sent: Redis unreachable
+  std::atomic<std::uint64_t> malformed{0};  // envelopes that failed to decode
+  std::atomic<std::uint64_t> reconnects{0};
+};
+
+class RedisBroker final : public core::Broker, public core::Cluster {
+ public:
+  RedisBroker(boost::asio::io_context& ioc, BrokerOptions options);
+  ~RedisBroker() override;
+  RedisBroker(const RedisBroker&) = delete;
+  RedisBroker& operator=(const RedisBroker&) = delete;
+
+  // Where commands from other nodes run. Call before the event loop starts.
+  void set_node(core::Node& node) { node_ = &node; }
+  // Stops timers and closes the connections (shutdown); later calls do nothing.
+  void stop();
+
+  const std::string& node_id() const { return node_id_; }
+  const BrokerStats& stats() const { return stats_; }
+
+  // core::Broker
+  void start(core::BrokerHandler& handler) override;
+  void publish(const core::Publication& publication) override;
+  void subscribe_group(const std::string& hub, const std::string& group) override;
+  void unsubscribe_group(const std::string& hub, const std::string& group) override;
+  void subscribe_user(const std::string& hub, const std::string& user) override;
+  void unsubscribe_user(const std::string& hub, const std::string& user) override;
+  void subscribe_connection(const std::string& hub, const core::ConnId& id) override;
+  void unsubscribe_connection(const std::string& hub, const core::ConnId& id) override;
+
+  // core::Cluster
+  core::CommandResult run_remote(const core::Command& command) override;
+
+ private:
+  struct Channel {
+    bool wanted = false;
+    bool sent = false;  // SUBSCRIBE written on the current subscriber connection
+    std::chrono::steady_clock::time_point drop_at{};
+  };
+  struct Pending {
+    std::mutex mutex;
+    std::condition_variable cv;
+    long expected = -1;  // -1: PUBLISH not answered yet
+    long got = 0;
+    core::Command command;  // for merging (the list limit)
+    core::CommandResult result;
+  };
+  struct DeferredReply {
+    std::uint64_t confirmations;  // send once this many SUBSCRIBEs are confirmed
+    std::string channel;
+    std::string payload;
+  };
+
+  // All on the strand.
+  void connect();
+  void on_down(const std::string& which, const std::string& reason);
+  void schedule_reconnect();
+  void want(std::string channel);
+  void unwant(std::string channel);
+  void send_subscribe(const std::string& channel);
+  void on_push(const redisReply& reply);
+  void on_message(std::string_view channel, std::string_view payload);
+  void run_command(const std::string& origin, std::uint64_t request_id,
+                   const core::Command& command);
+  void heartbeat();
+  void sweep();
+  void tick();
+
+  std::string channel(char kind, const std::string& hub, const std::string& target) const;
+  bool from_self(std::string_view payload) const;
+
+  boost::asio::io_context& ioc_;
+  Strand strand_;
+  const BrokerOptions options_;
+  const std::string node_id_;
+  const std::string prefix_;  // "wps:<db>:"
+  const std::string all_channel_, command_channel_, reply_channel_;
+  core::BrokerHandler* handler_ = nullptr;
+  core::Node* node_ = nullptr;
+  BrokerStats stats_;
+
+  // strand state
+  std::shared_ptr<Connection> sub_, cmd_;
+  bool sub_ready_ = false, cmd_ready_ = false;
+  bool self_in_commands_ = false;  // our subscription to the command channel is confirmed
+  long long sub_client_id_ = -1;
+  std::unordered_map<std::string, Channel> channels_;
+  std::uint64_t subscribes_sent_ = 0, subscribes_confirmed_ = 0;
+  std::vector<DeferredReply> deferred_;
+  boost::asio::steady_timer tick_timer_, reconnect_timer_;
+  std::chrono::milliseconds backoff_{0};
+  std::chrono::steady_clock::time_point next_heartbeat_{};
+  bool reconnect_scheduled_ = false;
+  bool was_up_ = false;
+  std::string last_failure_;  // the last reason Redis could not be reached
+  bool stopped_ = false;
+
+  std::mutex pending_mutex_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<Pending>> pending_;
+  std::atomic<std::uint64_t> next_request_{1};
+};
+
+}  // namespace wps::redis

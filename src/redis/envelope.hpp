@@ -1,0 +1,54 @@
+#pragma once
+// The compact binary envelope in which nodes exchange publications, management commands and
+// their replies over Redis. Pure: bytes in, typed values out; decode never throws and rejects
+// anything malformed (it is network input: a Redis server is shared and may be written to by
+// anyone who can reach it).
+//
+// Layout: u8 version (1), u8 kind, string origin node id, then the body of the kind. Integers
+// are LEB128 varints, strings a varint length then the bytes, optionals a 0/1 byte first.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "core/broker.hpp"
+#include "core/cluster.hpp"
+
+namespace wps::redis {
+
+inline constexpr std::uint8_t kEnvelopeVersion = 1;
+
+struct PublicationEnvelope {
+  std::string origin;  // node id of the publisher
+  core::Publication publication;
+};
+struct CommandEnvelope {
+  std::string origin;  // node id that waits for the reply
+  std::uint64_t request_id = 0;
+  core::Command command;
+};
+struct ReplyEnvelope {
+  std::string origin;  // node id that ran the command
+  std::uint64_t request_id = 0;
+  core::CommandResult result;
+};
+using Envelope = std::variant<PublicationEnvelope, CommandEnvelope, ReplyEnvelope>;
+
+// A message's expiry travels as the time it has left (steady clocks differ between machines).
+std::string encode_publication(std::string_view origin, const core::Publication& publication,
+                               std::chrono::steady_clock::time_point now);
+std::string encode_command(std::string_view origin, std::uint64_t request_id,
+                           const core::Command& command);
+std::string encode_reply(std::string_view origin, std::uint64_t request_id,
+                         const core::CommandResult& result);
+
+struct DecodeResult {
+  std::optional<Envelope> envelope;  // set on success
+  std::string error;                 // why not, in a few words
+};
+DecodeResult decode_envelope(std::string_view bytes, std::chrono::steady_clock::time_point now);
+
+}  // namespace wps::redis

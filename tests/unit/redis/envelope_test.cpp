@@ -1,0 +1,143 @@
+#include "redis/envelope.hpp"
+
+#include <gtest/gtest.h>
+
+#include "redis/connection.hpp"
+
+namespace wps::redis {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+TEST(EnvelopeTest, PublicationRoundTrip) {
+  const auto now = Clock::now();
+  core::Publication p;
+  p.hub = "chat";
+  p.scope = core::Scope::group;
+  p.target = "room";
+  p.excluded = {"c1", "c2"};
+  p.filter = protocol::odata::parse("userId eq 'bob'").filter;
+  auto m = std::make_shared<core::Message>();
+  m->from = protocol::MessageSource::group;
+  m->group = "room";
+  m->from_user_id = "alice";
+  m->payload = {protocol::DataType::binary, std::string("\0\xff", 2)};
+  m->expires_at = now + std::chrono::seconds(30);
+  p.message = m;
+  const std::string bytes = encode_publication("node", p, now);
+  const DecodeResult d = decode_envelope(bytes, now);
+  ASSERT_TRUE(d.envelope) << d.error;
+  const auto& e = std::get<PublicationEnvelope>(*d.envelope);
+  EXPECT_EQ(e.origin, "node");
+  EXPECT_EQ(e.publication.hub, "chat");
+  EXPECT_EQ(e.publication.scope, core::Scope::group);
+  EXPECT_EQ(e.publication.target, "room");
+  EXPECT_EQ(e.publication.excluded, p.excluded);
+  ASSERT_TRUE(e.publication.filter);
+  EXPECT_EQ(e.publication.filter->text(), "userId eq 'bob'");
+  EXPECT_EQ(e.publication.message->from_user_id, "alice");
+  EXPECT_EQ(e.publication.message->payload.bytes, m->payload.bytes);
+  EXPECT_EQ(e.publication.message->payload.type, protocol::DataType::binary);
+  EXPECT_EQ(e.publication.message->expires_at, m->expires_at);
+  // A message without expiry keeps none.
+  m->expires_at = {};
+  const auto d2 = decode_envelope(encode_publication("node", p, now), now);
+  ASSERT_TRUE(d2.envelope);
+  EXPECT_EQ(std::get<PublicationEnvelope>(*d2.envelope).publication.message->expires_at,
+            Clock::time_point{});
+}
+
+TEST(EnvelopeTest, CommandAndReplyRoundTrip) {
+  core::Command c;
+  c.op = core::CommandOp::grant_permission;
+  c.hub = "chat";
+  c.target = "conn";
+  c.permission = core::Permission::send_to_group;
+  c.permission_target = "room";
+  c.code = 1000;
+  c.reason = "bye";
+  c.limit = 201;
+  const auto d = decode_envelope(encode_command("n1", 42, c), Clock::now());
+  ASSERT_TRUE(d.envelope) << d.error;
+  const auto& e = std::get<CommandEnvelope>(*d.envelope);
+  EXPECT_EQ(e.request_id, 42u);
+  EXPECT_EQ(e.command.op, core::CommandOp::grant_permission);
+  EXPECT_EQ(e.command.permission, core::Permission::send_to_group);
+  EXPECT_EQ(e.command.permission_target, "room");
+  EXPECT_EQ(e.command.reason, "bye");
+  EXPECT_EQ(e.command.limit, 201u);
+
+  core::CommandResult r;
+  r.found = true;
+  r.members = {{"a", "alice"}, {"b", std::nullopt}};
+  const auto dr = decode_envelope(encode_reply("n2", 42, r), Clock::now());
+  ASSERT_TRUE(dr.envelope) << dr.error;
+  const auto& er = std::get<ReplyEnvelope>(*dr.envelope);
+  EXPECT_TRUE(er.result.found);
+  ASSERT_EQ(er.result.members.size(), 2u);
+  EXPECT_EQ(er.result.members[0].user_id, "alice");
+  EXPECT_FALSE(er.result.members[1].user_id);
+}
+
+TEST(EnvelopeTest, RejectsMalformedInput) {
+  core::CommandResult r;
+  r.members = {{"a", "alice"}};
+  const std::string good = encode_reply("n", 1, r);
+  for (std::size_t cut = 0; cut < good.size(); ++cut)
+    EXPECT_FALSE(decode_envelope(good.substr(0, cut), Clock::now()).envelope) << cut;
+  EXPECT_FALSE(decode_envelope(good + "x", Clock::now()).envelope);
+  std::string bad_version = good;
+  bad_version[0] = 9;
+  EXPECT_EQ(decode_envelope(bad_version, Clock::now()).error, "unknown version");
+  std::string bad_kind = good;
+  bad_kind[1] = 9;
+  EXPECT_FALSE(decode_envelope(bad_kind, Clock::now()).envelope);
+  // A count larger than the bytes left is refused before allocating.
+  EXPECT_FALSE(
+      decode_envelope(std::string("\x01\x03\x00\x01\x00\xff\xff\xff\xff\x0f", 10), Clock::now())
+          .envelope);
+}
+
+TEST(RedisUrlTest, Parses) {
+  std::string error;
+  auto u = config::parse_redis_url("redis://127.0.0.1:6380/2", error);
+  ASSERT_TRUE(u) << error;
+  EXPECT_EQ(u->host, "127.0.0.1");
+  EXPECT_EQ(u->port, 6380);
+  EXPECT_EQ(u->db, 2u);
+  u = config::parse_redis_url("redis://cache", error);
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->port, 6379);
+  EXPECT_EQ(u->db, 0u);
+  u = config::parse_redis_url("redis://[::1]:7000", error);
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->host, "::1");
+  EXPECT_FALSE(config::parse_redis_url("http://x", error));
+  EXPECT_FALSE(config::parse_redis_url("redis://:6379", error));
+  EXPECT_FALSE(config::parse_redis_url("redis://h:0", error));
+  EXPECT_FALSE(config::parse_redis_url("redis://h:6379/x", error));
+  u = config::parse_redis_url("redis://:s%40cret@h", error);
+  ASSERT_TRUE(u) << error;
+  EXPECT_EQ(u->user, "");
+  EXPECT_EQ(u->password, "s@cret");
+  EXPECT_EQ(u->host, "h");
+  u = config::parse_redis_url("redis://app:pw@h:7000/3", error);
+  ASSERT_TRUE(u) << error;
+  EXPECT_EQ(u->user, "app");
+  EXPECT_EQ(u->password, "pw");
+  EXPECT_EQ(u->port, 7000);
+  EXPECT_EQ(u->db, 3U);
+  EXPECT_FALSE(config::parse_redis_url("redis://pw@h", error));
+  EXPECT_FALSE(config::parse_redis_url("redis://u:@h", error));
+  EXPECT_FALSE(config::parse_redis_url("redis://u:p%4@h", error));
+  EXPECT_FALSE(config::parse_redis_url("redis://u:p%zz@h", error));
+}
+
+TEST(RespTest, EncodesCommands) {
+  std::string out;
+  append_command(out, {"PUBLISH", "ch", std::string_view("a\0b", 3)});
+  EXPECT_EQ(out, std::string("*3\r\n$7\r\nPUBLISH\r\n$2\r\nch\r\n$3\r\na\0b\r\n", 34));
+}
+
+}  // namespace
+}  // namespace wps::redis
