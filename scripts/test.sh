@@ -28,9 +28,9 @@ count() {
     p=$(($(grep -oE 'out of [0-9]+' "$log" | tail -1 | awk '{print $3}') - f))
     passed=$((passed + p)); failed=$((failed + f))
   fi
-  # node --test: "# pass 40" / "# fail 0"
-  p=$(grep -oE '^# pass [0-9]+' "$log" | tail -1 | awk '{print $3}')
-  f=$(grep -oE '^# fail [0-9]+' "$log" | tail -1 | awk '{print $3}')
+  # node --test: "# pass 40" / "# fail 0", once per node run in the log (summed)
+  p=$(grep -oE '^# pass [0-9]+' "$log" | awk '{s += $3} END {print s + 0}')
+  f=$(grep -oE '^# fail [0-9]+' "$log" | awk '{s += $3} END {print s + 0}')
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
   # pytest: "12 passed, 1 failed in 3.2s" / "12 passed in 3.2s"
   p=$(grep -oE '[0-9]+ passed' "$log" | grep -v tests | tail -1 | awk '{print $1}')

@@ -307,12 +307,13 @@ const std::vector<Setting>& settings() {
          [](const Config& c) { return std::to_string(c.threads); },
          [](const Config& c) { return check_range(c.threads, 0, 256); }});
     t.push_back({"redis-url", "WPS_REDIS_URL", "redisUrl", "URL",
-                 "redis://host[:port][/db] shared by the nodes of a cluster (docs/CLUSTER.md); "
+                 "redis://[[user]:password@]host[:port][/db] shared by the nodes of a cluster "
+                 "(docs/CLUSTER.md); "
                  "empty: a single node.",
                  [](Config& c, const Input& in) {
                    std::string url = in.text();
                    if (auto problem = check_redis_url(url); !problem.empty())
-                     in.fail(quote(url) + ": " + problem);
+                     in.fail(problem);  // not the URL: it may hold a password
                    c.redis_url = std::move(url);
                  },
                  [](const Config& c) { return show_text(c.redis_url); },

@@ -47,8 +47,7 @@ std::string_view text_of(const redisReply& r) {
 }  // namespace
 
 RedisBroker::RedisBroker(net::io_context& ioc, BrokerOptions options)
-    : ioc_(ioc),
-      strand_(net::make_strand(ioc)),
+    : strand_(net::make_strand(ioc)),
       options_(std::move(options)),
       node_id_(util::random_hex_id().substr(0, 16)),
       prefix_("wps:" + std::to_string(options_.url.db) + ":"),

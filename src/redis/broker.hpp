@@ -115,7 +115,6 @@ class RedisBroker final : public core::Broker, public core::Cluster {
   std::string channel(char kind, const std::string& hub, const std::string& target) const;
   bool from_self(std::string_view payload) const;
 
-  boost::asio::io_context& ioc_;
   Strand strand_;
   const BrokerOptions options_;
   const std::string node_id_;

@@ -57,7 +57,17 @@ process.on('exit', () => {
 // ---------------------------------------------------------------- server
 
 const liveServers = new Set();
+// Sanitizer reports in any server's stderr fail the test file (its process exits non-zero), even
+// when every assertion passed: ThreadSanitizer keeps running after a report, and a server
+// killed with SIGKILL leaves no exit code to look at.
+const SANITIZER_RE = /WARNING: ThreadSanitizer|ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error: /;
+const sanitizerReports = [];
+
 process.on('exit', () => {
+  if (sanitizerReports.length > 0) {
+    process.stderr.write(`\n${sanitizerReports.length} sanitizer report(s) from the server:\n${sanitizerReports.join('\n---\n')}\n`);
+    process.exitCode = 1;
+  }
   for (const s of liveServers) {
     try {
       s.proc.kill('SIGKILL');
@@ -126,6 +136,7 @@ export async function startServer({ args = [], config, env = {}, readyTimeoutMs 
     });
     proc.stderr.on('data', (chunk) => {
       stderr += chunk;
+      if (SANITIZER_RE.test(chunk)) sanitizerReports.push(chunk.slice(0, 4000));
     });
     proc.once('error', reject);
     exited.then(({ code, signal }) =>

@@ -511,5 +511,20 @@ TEST(LoadConfig, HelpListsEveryFlagItsEnvironmentVariableAndDefault) {
   EXPECT_EQ(kAllFlags.size(), all_settings().size() + 2);
 }
 
+TEST(LoadConfig, RedisUrlAndClusterLimits) {
+  const Config c = load_ok({"--redis-url=redis://:secret@cache:6380/1",
+                            "--cluster-node-ttl-ms=3000", "--cluster-rest-threads=4"});
+  EXPECT_EQ(c.redis_url, "redis://:secret@cache:6380/1");
+  EXPECT_EQ(c.limits.cluster_node_ttl, std::chrono::milliseconds(3000));
+  EXPECT_EQ(c.limits.cluster_rest_threads, 4U);
+  EXPECT_TRUE(load_ok({}).redis_url.empty());
+  // A bad URL is refused without repeating it: it may hold a password.
+  const std::string error = load_error({"--redis-url=redis://:secret@cache:0"});
+  EXPECT_NE(error.find("port"), std::string::npos) << error;
+  EXPECT_EQ(error.find("secret"), std::string::npos) << error;
+  EXPECT_NE(load_error({"--redis-url=http://cache"}), "");
+  EXPECT_NE(load_error({"--cluster-rest-threads=0"}), "");
+}
+
 }  // namespace
 }  // namespace wps::config
