@@ -333,3 +333,46 @@ test('a reliable SDK client of a killed node reconnects through the balancer to 
     await D.stop('SIGKILL').catch(() => {});
   }
 });
+
+test('a hung node (SIGSTOP) is dropped within node TTL + heartbeat interval; it rejoins when it wakes', async () => {
+  const TTL = 1000;
+  const BEAT = 200;
+  const args = ['--audience-ignore-host', '--cluster-node-ttl-ms', String(TTL), '--cluster-heartbeat-interval-ms', String(BEAT), '--cluster-command-timeout-ms', '1500'];
+  const live = await startServer({ args: ['--redis-url', redis.url, ...args] });
+  const hung = await startServer({ args: ['--redis-url', redis.url, ...args] });
+  try {
+    const before = await redis.numsub('wps:0:cmd');
+    const onHung = await client(hung, { userId: 'sleeper' });
+    const id = onHung.connected.connectionId;
+    const svc = serviceClient(live, HUB);
+    assert.equal(await svc.connectionExists(id), true);
+
+    hung.proc.kill('SIGSTOP');
+    const stoppedAt = Date.now();
+    // Until it is dropped, calls that need every node wait for it (bounded by the command
+    // timeout); once dropped they answer at once, without its connections.
+    let droppedAfter = -1;
+    for (;;) {
+      const t = Date.now();
+      const exists = await svc.connectionExists(id);
+      if (!exists && Date.now() - t < 300) {
+        droppedAfter = Date.now() - stoppedAt;
+        break;
+      }
+      assert.ok(Date.now() - stoppedAt < TTL + BEAT + 3000, 'the hung node was not dropped in time');
+    }
+    // Documented bound: TTL + heartbeat interval (+ one command timeout for the call in flight).
+    assert.ok(droppedAfter <= TTL + BEAT + 1500 + 500, `dropped after ${droppedAfter} ms`);
+    assert.equal(await redis.numsub('wps:0:cmd'), before - 1, 'its subscriber was disconnected');
+
+    hung.proc.kill('SIGCONT');
+    // It finds its subscriber gone, reconnects and registers again; its client was never cut.
+    await waitForNodes(redis, before, 10000);
+    await eventually(async () => svc.connectionExists(id), 5000, 'the woken node answers for its connection again');
+    console.log(`# hung node dropped after ${droppedAfter} ms (TTL ${TTL} ms, heartbeat ${BEAT} ms)`);
+  } finally {
+    hung.proc.kill('SIGCONT');
+    await hung.stop('SIGKILL').catch(() => {});
+    await live.stop('SIGKILL').catch(() => {});
+  }
+});
