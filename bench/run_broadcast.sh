@@ -39,7 +39,7 @@ for n in $SIZES; do
     loadgen "$OUT" --label "wps broadcast N=$n $PROTOCOL/$PUBLISH" --port "$WPS_PORT" --connections "$n" \
       --payload "$PAYLOAD" --protocol "$PROTOCOL" --publish "$PUBLISH" \
       --rates "$rates" --step-seconds "$STEP_SECONDS" --duration 60 --slo-p99-ms "$(slo_for "$n")" --server-pid "$SERVER_PID" \
-      --publish-conns "$PUBLISH_CONNS"
+      --publish-conns "$PUBLISH_CONNS" ${LOADGEN_ARGS:-}
   fi
   stop_server
 done
