@@ -27,7 +27,7 @@ timeout 240 node --test --test-concurrency=2 --test-timeout=60000 js/*.test.mjs 
 
 echo "== node REST tests again, spread round-robin over a 3-node cluster on Redis (WPS_CLUSTER=1)"
 WPS_CLUSTER=1 timeout 240 node --test --test-concurrency=2 --test-timeout=60000 \
-  js/rest-manage.test.mjs js/rest-send.test.mjs js/rest-samples.test.mjs || status=1
+  js/rest-manage.test.mjs js/rest-send.test.mjs js/rest-samples.test.mjs js/rest-errors.test.mjs || status=1
 
 echo "== python tests"
 timeout 120 /usr/bin/python3 -m pytest -q -p no:cacheprovider python || status=1
