@@ -122,6 +122,12 @@ void RedisBroker::connect() {
           if (reply->type == REDIS_REPLY_INTEGER)
             sub_client_id_ = reply->integer;
           sub_ready_ = true;
+          // Registered (with the subscriber's id) before the SUBSCRIBEs below go out, so that
+          // a node that hangs right after joining is still in the registry the others prune.
+          if (cmd_ready_) {
+            next_heartbeat_ = Clock::now() + options_.heartbeat_interval;
+            heartbeat();
+          }
           subscribes_sent_ = subscribes_confirmed_ = 0;
           for (auto& [name, state] : channels_) {
             state.sent = false;
@@ -146,6 +152,10 @@ void RedisBroker::connect() {
         }
         was_up_ = true;
         next_heartbeat_ = Clock::now();
+        if (sub_client_id_ >= 0) {  // the subscriber was first: register now, not at the tick
+          next_heartbeat_ += options_.heartbeat_interval;
+          heartbeat();
+        }
       },
       [this](std::string reason) { on_down("publisher", reason); }, {});
 }

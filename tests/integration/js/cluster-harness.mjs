@@ -132,3 +132,27 @@ export async function startServerOrCluster(options = {}) {
   if (process.env.WPS_CLUSTER === '1') return startRoundRobinCluster({ args: options.args ?? [] });
   return startServer(options);
 }
+
+// A load balancer in front of the nodes: one TCP port forwarding each new connection to the
+// node named by `target` (switched by the test when its node dies).
+export async function balancer(target) {
+  const state = { target, sockets: new Set() };
+  const srv = net.createServer((down) => {
+    const up = net.connect(state.target.port, '127.0.0.1');
+    state.sockets.add(down).add(up);
+    down.pipe(up).pipe(down);
+    const end = () => {
+      down.destroy();
+      up.destroy();
+    };
+    down.on('error', end).on('close', end);
+    up.on('error', end).on('close', end);
+  });
+  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  state.port = srv.address().port;
+  state.close = () => {
+    for (const s of state.sockets) s.destroy();
+    return new Promise((resolve) => srv.close(resolve));
+  };
+  return state;
+}
