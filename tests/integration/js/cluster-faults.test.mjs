@@ -4,46 +4,25 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebPubSubClient, WebPubSubJsonProtocol } from '@azure/web-pubsub-client';
-import { startServer, jsonClient, closeAll, withTimeout, delay } from './harness.mjs';
-import { serviceClient, eventually, rawRequest, apiPath } from './rest-helpers.mjs';
-import { startRedis, startNodes, waitForNodes, balancer } from './cluster-harness.mjs';
+import { startServer, jsonClient, withTimeout, delay } from './harness.mjs';
+import { serviceClient, eventually } from './rest-helpers.mjs';
+import { startRedis, startNodes, waitForNodes, balancer, clusterFixture, CLUSTER_ROLES } from './cluster-harness.mjs';
 
 const HUB = 'clusterfaults';
-const GRACE_MS = 300; // --cluster-unsubscribe-grace-ms: short, so the test sees the unsubscribe
+const ROLES = CLUSTER_ROLES;
+const cluster = clusterFixture(HUB);
+const { client, join, groupChannel, clients } = cluster;
 let redis;
 let A;
 let B;
 let C;
-const clients = [];
-const sdkClients = [];
 
 before(async () => {
-  redis = await startRedis();
-  [A, B, C] = await startNodes(redis, 3, {
-    args: ['--audience-ignore-host', '--cluster-unsubscribe-grace-ms', String(GRACE_MS)],
-  });
+  await cluster.start();
+  redis = cluster.redis;
+  [A, B, C] = cluster.nodes;
 });
-
-after(async () => {
-  for (const c of sdkClients) c.stop();
-  closeAll(...clients);
-  for (const s of [A, B, C]) await s?.stop('SIGKILL').catch(() => {});
-  await redis?.stop();
-});
-
-const ROLES = ['webpubsub.joinLeaveGroup', 'webpubsub.sendToGroup'];
-async function client(node, opts = {}) {
-  const c = await jsonClient(node, HUB, { roles: ROLES, ...opts });
-  clients.push(c);
-  return c;
-}
-const groupChannel = (group) => `wps:0:g:${HUB}:${group}`;
-
-async function join(c, group, ackId) {
-  c.send({ type: 'joinGroup', group, ackId });
-  const ack = await c.q.ack(ackId);
-  assert.equal(ack.success, true, JSON.stringify(ack));
-}
+after(() => cluster.stop());
 
 test('restart Redis mid-traffic: local traffic keeps flowing; cross-node resumes after reconnect', async () => {
   const a = await client(A);
@@ -64,7 +43,7 @@ test('restart Redis mid-traffic: local traffic keeps flowing; cross-node resumes
   // Management calls answer from the local node alone instead of failing.
   assert.equal(await svcA.connectionExists(a.connected.connectionId), true);
 
-  redis = await startRedis(redis.port);
+  redis = await cluster.restartRedis();
   await waitForNodes(redis, 3, 20000);
   await eventually(async () => (await redis.numsub(groupChannel('outage'))) === 2, 10000, 'resubscribed');
   // After the reconnect nothing published is lost for either member.

@@ -2,7 +2,8 @@
 // tests (cluster*.test.mjs) and for running the REST suites with WPS_CLUSTER=1.
 import { spawn, execFile } from 'node:child_process';
 import net from 'node:net';
-import { startServer, withTimeout, delay } from './harness.mjs';
+import assert from 'node:assert/strict';
+import { startServer, withTimeout, delay, jsonClient, closeAll } from './harness.mjs';
 
 /** A free TCP port on 127.0.0.1 (bound, read, released). */
 export function freePort() {
@@ -155,4 +156,52 @@ export async function balancer(target) {
     return new Promise((resolve) => srv.close(resolve));
   };
   return state;
+}
+
+export const CLUSTER_ROLES = ['webpubsub.joinLeaveGroup', 'webpubsub.sendToGroup'];
+
+/**
+ * One redis-server and three nodes for a cluster test file, with helpers bound to `hub`: call
+ * start() in `before` (then `redis` and `nodes` are set) and stop() in `after`, which also closes
+ * the clients made by client() and the SDK clients pushed on `sdkClients`.
+ */
+export function clusterFixture(hub, { graceMs = 300 } = {}) {
+  const f = {
+    redis: null,
+    nodes: [],
+    clients: [],
+    sdkClients: [],
+    async start() {
+      f.redis = await startRedis();
+      // A short unsubscribe grace, so that tests see the unsubscribe.
+      f.nodes = await startNodes(f.redis, 3, {
+        args: ['--audience-ignore-host', '--cluster-unsubscribe-grace-ms', String(graceMs)],
+      });
+    },
+    /** A new redis-server on the same port (the old one stopped first); stop() stops the new one. */
+    async restartRedis() {
+      await f.redis.stop();
+      f.redis = await startRedis(f.redis.port);
+      return f.redis;
+    },
+    async stop() {
+      for (const c of f.sdkClients) c.stop();
+      closeAll(...f.clients);
+      for (const s of f.nodes) await s.stop('SIGKILL').catch(() => {});
+      await f.redis?.stop();
+    },
+    /** A json.webpubsub.azure.v1 client on `node` with CLUSTER_ROLES, closed by stop(). */
+    async client(node, opts = {}) {
+      const c = await jsonClient(node, hub, { roles: CLUSTER_ROLES, ...opts });
+      f.clients.push(c);
+      return c;
+    },
+    groupChannel: (group) => `wps:0:g:${hub}:${group}`,
+    async join(c, group, ackId) {
+      c.send({ type: 'joinGroup', group, ackId });
+      const ack = await c.q.ack(ackId);
+      assert.equal(ack.success, true, JSON.stringify(ack));
+    },
+  };
+  return f;
 }

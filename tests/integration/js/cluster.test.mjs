@@ -3,46 +3,25 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebPubSubClient, WebPubSubJsonProtocol } from '@azure/web-pubsub-client';
-import { startServer, jsonClient, closeAll, withTimeout, delay } from './harness.mjs';
+import { withTimeout } from './harness.mjs';
 import { serviceClient, eventually, rawRequest, apiPath } from './rest-helpers.mjs';
-import { startRedis, startNodes, waitForNodes, balancer } from './cluster-harness.mjs';
+import { clusterFixture, CLUSTER_ROLES } from './cluster-harness.mjs';
 
 const HUB = 'cluster';
-const GRACE_MS = 300; // --cluster-unsubscribe-grace-ms: short, so the test sees the unsubscribe
+const ROLES = CLUSTER_ROLES;
+const cluster = clusterFixture(HUB);
+const { client, join, groupChannel, sdkClients } = cluster;
 let redis;
 let A;
 let B;
 let C;
-const clients = [];
-const sdkClients = [];
 
 before(async () => {
-  redis = await startRedis();
-  [A, B, C] = await startNodes(redis, 3, {
-    args: ['--audience-ignore-host', '--cluster-unsubscribe-grace-ms', String(GRACE_MS)],
-  });
+  await cluster.start();
+  redis = cluster.redis;
+  [A, B, C] = cluster.nodes;
 });
-
-after(async () => {
-  for (const c of sdkClients) c.stop();
-  closeAll(...clients);
-  for (const s of [A, B, C]) await s?.stop('SIGKILL').catch(() => {});
-  await redis?.stop();
-});
-
-const ROLES = ['webpubsub.joinLeaveGroup', 'webpubsub.sendToGroup'];
-async function client(node, opts = {}) {
-  const c = await jsonClient(node, HUB, { roles: ROLES, ...opts });
-  clients.push(c);
-  return c;
-}
-const groupChannel = (group) => `wps:0:g:${HUB}:${group}`;
-
-async function join(c, group, ackId) {
-  c.send({ type: 'joinGroup', group, ackId });
-  const ack = await c.q.ack(ackId);
-  assert.equal(ack.success, true, JSON.stringify(ack));
-}
+after(() => cluster.stop());
 
 test('SDK flow across nodes: client on A, REST on B, group member on C', async () => {
   const svcB = serviceClient(B, HUB);
