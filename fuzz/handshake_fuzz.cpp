@@ -81,6 +81,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   transport::split_protocols(protocols, request.offered_protocols);
 
   (void)transport::is_client_endpoint(target);
+  // The Sec-WebSocket-Key answer: 28 base64 characters (a SHA-1) or nothing.
+  const std::string accept_key = transport::websocket_accept_key(host);
+  check(accept_key.empty() || accept_key.size() == 28);
   const transport::HandshakeDecision decision = transport::decide_handshake(request, config, kNow);
   if (const auto* rejected = std::get_if<transport::HandshakeReject>(&decision)) {
     check(rejected->status >= 400 && rejected->status < 500);

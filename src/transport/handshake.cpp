@@ -1,5 +1,7 @@
 #include "transport/handshake.hpp"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
@@ -7,6 +9,7 @@
 
 #include "auth/jwt.hpp"
 #include "protocol/names.hpp"
+#include "util/base64.hpp"
 
 namespace wps::transport {
 
@@ -197,6 +200,25 @@ HandshakeDecision decide_handshake(const HandshakeRequest& request, const config
                         ".");
   }
   return accept;
+}
+
+std::string websocket_accept_key(std::string_view key) {
+  while (!key.empty() && (key.front() == ' ' || key.front() == '\t'))
+    key.remove_prefix(1);
+  while (!key.empty() && (key.back() == ' ' || key.back() == '\t'))
+    key.remove_suffix(1);
+  const std::optional<std::string> nonce = util::base64_decode(key);
+  if (key.size() != 24 || !nonce || nonce->size() != 16)
+    return {};
+  std::string input(key);
+  input += "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  // Fetched once: OpenSSL 3 looks implicit algorithms up by name on every use.
+  static EVP_MD* const sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+  if (sha1 == nullptr || EVP_Digest(input.data(), input.size(), digest, &size, sha1, nullptr) != 1)
+    return {};
+  return util::base64_encode(std::string_view(reinterpret_cast<const char*>(digest), size));
 }
 
 }  // namespace wps::transport

@@ -163,6 +163,22 @@ void HttpSession<Stream>::handle_client_endpoint(Request&& request) {
   hs.host = request[http::field::host];
   hs.authorization = request[http::field::authorization];
   hs.is_websocket_upgrade = websocket::is_upgrade(request);
+  if (hs.is_websocket_upgrade) {
+    // RFC 6455 §4.2.1: version 13 only (426 names it), and a key of 16 base64 bytes.
+    if (request[http::field::sec_websocket_version] != "13") {
+      auto response =
+          make_error_response(426, "UpgradeRequired", "Only WebSocket version 13 is supported.",
+                              request.version(), false, false);
+      response.set(http::field::sec_websocket_version, "13");
+      write(std::move(response));
+      return;
+    }
+    if (websocket_accept_key(request[http::field::sec_websocket_key]).empty()) {
+      write(make_error_response(400, "BadRequest", "Missing or invalid Sec-WebSocket-Key.",
+                                request.version(), false, false));
+      return;
+    }
+  }
   const auto protocols = request.equal_range(http::field::sec_websocket_protocol);
   for (auto it = protocols.first; it != protocols.second; ++it)
     split_protocols(it->value(), hs.offered_protocols);
@@ -226,9 +242,12 @@ void HttpSession<Stream>::start_websocket(Request&& request, HandshakeAccept&& a
                                           std::shared_ptr<Upstream> upstream) {
   beast::get_lowest_layer(stream_).expires_never();
   core::ConnId id = upstream->snapshot().connection_id;
+  // What the client sent after its upgrade request is the start of its WebSocket input.
+  std::string early = beast::buffers_to_string(buffer_.data());
+  buffer_.clear();
   std::make_shared<WebSocketSession<Stream>>(std::move(stream_), context_, std::move(accept),
                                              std::move(id), std::move(upstream), tls_)
-      ->run(std::move(request));
+      ->run(websocket_accept_key(request[http::field::sec_websocket_key]), std::move(early));
 }
 
 template <class Stream>

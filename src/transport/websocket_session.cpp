@@ -1,6 +1,7 @@
 #include "transport/websocket_session.hpp"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 
 #include "core/frames.hpp"
 #include "protocol/json_codec.hpp"
@@ -9,27 +10,52 @@
 
 namespace wps::transport {
 
-namespace beast = boost::beast;
-namespace websocket = beast::websocket;
-namespace http = beast::http;
+namespace asio = boost::asio;
+namespace ws = protocol::ws;
+using boost::system::error_code;
 
 namespace {
-// Bytes asked of the socket per read; a message larger than this arrives in several reads.
+// Bytes asked of the socket per read. Plain TCP reads into one buffer per thread: a connection
+// waiting for its next message holds no read buffer at all.
 constexpr std::size_t kReadChunk = 64 * 1024;
-// A connection waiting for its next message holds a buffer this small (Beast's dynamic-buffer
-// read would reserve 1,536 bytes for every idle connection); a message that outgrows it is read
-// in chunks that double up to kReadChunk. Buffers grown past kKeepReadCapacity are released
-// once their message is handled.
-constexpr std::size_t kIdleReadChunk = 512;
-constexpr std::size_t kKeepReadCapacity = 4096;
-// WebSocket close reasons must fit a control frame (125 bytes minus the 2-byte code).
-constexpr std::size_t kMaxCloseReason = 123;
-// One write carries at most this many queued frames (2 buffers each: Asio hands a sendmsg at
-// most 64) and, past the first frame, at most this many bytes.
-constexpr std::size_t kMaxBatchFrames = 32;
+// TLS reads into a buffer of the session's own (the TLS stream completes reads later, so one
+// buffer per thread could be overwritten by another session meanwhile).
+constexpr std::size_t kTlsReadChunk = 16 * 1024;
+// Reads per readiness event before the session lets other connections run.
+constexpr int kReadsPerTurn = 4;
+// One write carries at most this many queued frames (2 buffers each, plus the 101, a control
+// frame and the close frame: Asio hands a sendmsg at most 64 buffers) and, past the first
+// frame, at most this many bytes.
+constexpr std::size_t kMaxBatchFrames = 30;
 constexpr std::size_t kMaxBatchBytes = 256 * 1024;
 // A drained inbox keeps its capacity for the next burst unless it grew past this.
 constexpr std::size_t kKeepInboxCapacity = 64;
+// An empty ping (what a keep-alive sends).
+constexpr std::array<char, 2> kPingFrame{static_cast<char>(0x89), 0};
+
+char* thread_read_buffer() {
+  thread_local const std::unique_ptr<char[]> buffer(new char[kReadChunk]);
+  return buffer.get();
+}
+
+// Scratch space reused by every session of a thread: the buffers of the write being built and
+// the frames being drained from an inbox.
+std::vector<asio::const_buffer>& thread_write_buffers() {
+  thread_local std::vector<asio::const_buffer> buffers;
+  return buffers;
+}
+std::vector<core::SharedFrame>& thread_drain_buffer() {
+  thread_local std::vector<core::SharedFrame> frames;
+  return frames;
+}
+
+template <class Stream>
+auto take_socket(Stream& stream) {
+  if constexpr (kIsTls<Stream>)
+    return std::move(stream);
+  else
+    return stream.release_socket();
+}
 }  // namespace
 
 template <class Stream>
@@ -38,12 +64,13 @@ WebSocketSession<Stream>::WebSocketSession(Stream&& stream, ServerContext& conte
                                            std::shared_ptr<Upstream> upstream,
                                            std::shared_ptr<boost::asio::ssl::context> tls)
     : tls_(std::move(tls)),
-      ws_(std::move(stream)),
+      socket_(take_socket(stream)),
       context_(context),
       accept_(std::move(accept)),
       id_(std::move(id)),
       upstream_(std::move(upstream)),
-      close_deadline_(ws_.get_executor()) {
+      reader_(context.config.limits.max_message_bytes),
+      timer_(socket_.get_executor()) {
   // The claims were for the `connect` event, already called; ~0.5 KB per connection otherwise.
   accept_.claims.clear();
   ++context_.open_websockets;
@@ -58,32 +85,55 @@ WebSocketSession<Stream>::~WebSocketSession() {
 }
 
 template <class Stream>
-void WebSocketSession<Stream>::run(http::request<http::string_body>&& request) {
-  const config::Limits& limits = context_.config.limits;
-  websocket::stream_base::timeout timeouts{};
-  timeouts.handshake_timeout = limits.handshake_timeout;
-  // A ping goes out after half the idle timeout without traffic; silence for the whole idle
-  // timeout closes the connection.
-  timeouts.idle_timeout = limits.keep_alive_interval * 2;
-  timeouts.keep_alive_pings = true;
-  beast::get_lowest_layer(ws_).expires_never();
-  ws_.set_option(timeouts);
-  ws_.set_option(websocket::stream_base::decorator(
-      [subprotocol = accept_.subprotocol](websocket::response_type& response) {
-        response.set(http::field::server, "webpubsub-server");
-        if (!subprotocol.empty())
-          response.set(http::field::sec_websocket_protocol, subprotocol);
-      }));
-  // Backstop only: handle_message() enforces max_message_bytes itself so that PubSub clients get
-  // a `disconnected` message before the 1009 close.
-  ws_.read_message_max(limits.max_message_bytes + 2 * kReadChunk);
-  ws_.auto_fragment(false);
+asio::ip::tcp::socket& WebSocketSession<Stream>::tcp_socket() {
+  if constexpr (kIsTls<Stream>)
+    return socket_.next_layer().socket();
+  else
+    return socket_;
+}
+
+template <class Stream>
+void WebSocketSession<Stream>::run(std::string accept_key, std::string early) {
+  upgrade_response_.reserve(160 + accept_.subprotocol.size());
+  upgrade_response_ +=
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Accept: ";
+  upgrade_response_ += accept_key;
+  upgrade_response_ += "\r\n";
+  if (!accept_.subprotocol.empty()) {
+    upgrade_response_ += "Sec-WebSocket-Protocol: ";
+    upgrade_response_ += accept_.subprotocol;
+    upgrade_response_ += "\r\n";
+  }
+  upgrade_response_ += "Server: webpubsub-server\r\n\r\n";
+  if constexpr (!kIsTls<Stream>) {
+    error_code ignored;
+    socket_.non_blocking(true, ignored);
+  }
+  last_input_ = std::chrono::steady_clock::now();
+  arm_keep_alive(last_input_ + context_.config.limits.keep_alive_interval);
   // Join the hub (and the token's groups) before the 101 goes out: once a client sees its
-  // upgrade succeed, messages to it and to its groups reach it. Frames queue until it is open.
-  if (!accept_.recover_connection_id)
+  // upgrade succeed, messages to it and to its groups reach it. The 101 and what was sent
+  // meanwhile (`connected`, early messages) go out in one write.
+  if (accept_.recover_connection_id) {
+    recover();
+  } else {
     register_connection();
-  ws_.async_accept(
-      request, beast::bind_front_handler(&WebSocketSession::on_accept, this->shared_from_this()));
+    if (refusal_) {
+      // The upgrade succeeds but the connection may not stay: tell the client why, close 1008.
+      begin_close(core::close_code::policy_violation, *refusal_);
+    } else {
+      WPS_LOG(debug, "ws") << "connected " << id_ << " hub=" << accept_.hub
+                           << (reliable_ ? " (reliable)" : "");
+      upstream_->connected();
+    }
+  }
+  drain_inbox();
+  if (!writing_)
+    write_next();
+  if (!early.empty() && can_read())
+    consume(std::span<char>(early.data(), early.size()));
+  pump();
 }
 
 template <class Stream>
@@ -99,8 +149,8 @@ void WebSocketSession<Stream>::register_connection() {
     info.group_observer = upstream_;
   core::Hub::AddResult added;
   if (core::is_reliable(accept_.kind)) {
-    reliable_ =
-        std::make_shared<ReliableConnection>(context_, id_, accept_.kind, hub_, ws_.get_executor());
+    reliable_ = std::make_shared<ReliableConnection>(context_, id_, accept_.kind, hub_,
+                                                     socket_.get_executor());
     reliable_->set_user_id(info.user_id);
     reliable_->set_upstream(upstream_);
     info.reconnection_token = reliable_->reconnection_token();
@@ -117,35 +167,6 @@ void WebSocketSession<Stream>::register_connection() {
   }
   if (added == core::Hub::AddResult::user_limit_reached)
     refusal_ = "The user has reached the maximum number of connections.";
-}
-
-template <class Stream>
-void WebSocketSession<Stream>::on_accept(beast::error_code ec) {
-  if (ec) {
-    WPS_LOG(debug, "ws") << "upgrade failed: " << ec.message();
-    finish();
-    return;
-  }
-  phase_ = Phase::open;
-  if (accept_.recover_connection_id) {
-    recover();
-    return;
-  }
-  if (refusal_) {
-    // The upgrade succeeded but the connection may not stay: tell the client why, close 1008.
-    begin_close(core::close_code::policy_violation, *refusal_);
-    return;
-  }
-  if (pending_close_) {
-    begin_close(pending_close_->code, std::move(pending_close_->reason),
-                pending_close_->from_logical);
-    return;
-  }
-  WPS_LOG(debug, "ws") << "connected " << id_ << " hub=" << accept_.hub
-                       << (reliable_ ? " (reliable)" : "");
-  write_next();  // what was queued during the handshake (`connected`, early messages)
-  upstream_->connected();
-  do_read();
 }
 
 template <class Stream>
@@ -168,57 +189,179 @@ void WebSocketSession<Stream>::recover() {
   upstream_ = logical->upstream();
   reliable_ = std::move(logical);
   WPS_LOG(debug, "ws") << "recovered " << id_;
+}
+
+// ---- reading --------------------------------------------------------------------------------
+
+template <class Stream>
+bool WebSocketSession<Stream>::can_read() const {
+  // While an event handler works on this connection's event, reading waits: events of one
+  // connection reach the handler one at a time, in order (spec §8.7). A closing session reads
+  // on, for the client's close frame (or, after a protocol error, until it hangs up).
+  if (phase_ == Phase::open)
+    return !awaiting_upstream_;
+  return phase_ == Phase::closing;
+}
+
+template <class Stream>
+void WebSocketSession<Stream>::pump() {
+  if (in_read_)
+    return;
+  if (reader_.has_buffered() && can_read()) {
+    in_read_ = true;
+    reader_.resume([this](const ws::ReadEvent& event) { return on_event(event); });
+    in_read_ = false;
+  }
   do_read();
 }
 
 template <class Stream>
 void WebSocketSession<Stream>::do_read() {
-  const std::size_t chunk = std::min(std::max(buffer_.size(), kIdleReadChunk), kReadChunk);
-  ws_.async_read_some(buffer_.prepare(chunk), beast::bind_front_handler(&WebSocketSession::on_read,
-                                                                        this->shared_from_this()));
+  if (reading_ || !can_read())
+    return;
+  reading_ = true;
+  if constexpr (kIsTls<Stream>) {
+    if (!tls_buffer_)
+      tls_buffer_.reset(new char[kTlsReadChunk]);
+    socket_.async_read_some(asio::buffer(tls_buffer_.get(), kTlsReadChunk),
+                            [self = this->shared_from_this()](error_code ec, std::size_t bytes) {
+                              self->on_tls_read(ec, bytes);
+                            });
+  } else {
+    socket_.async_wait(asio::socket_base::wait_read,
+                       [self = this->shared_from_this()](error_code ec) { self->on_readable(ec); });
+  }
 }
 
 template <class Stream>
-void WebSocketSession<Stream>::on_read(beast::error_code ec, std::size_t bytes) {
-  buffer_.commit(bytes);
+void WebSocketSession<Stream>::on_readable(error_code ec) {
+  reading_ = false;
+  if (phase_ == Phase::closed)
+    return;
   if (ec) {
-    if (ec != websocket::error::closed && ec != boost::asio::error::operation_aborted) {
-      WPS_LOG(debug, "ws") << "read " << id_ << ": " << ec.message();
+    on_peer_gone();
+    return;
+  }
+  if constexpr (!kIsTls<Stream>) {
+    char* buffer = thread_read_buffer();
+    for (int turn = 0; turn < kReadsPerTurn; ++turn) {
+      const std::size_t bytes = socket_.read_some(asio::buffer(buffer, kReadChunk), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again)
+        break;
+      if (ec) {
+        if (ec != asio::error::eof && ec != asio::error::connection_reset) {
+          WPS_LOG(debug, "ws") << "read " << id_ << ": " << ec.message();
+        }
+        on_peer_gone();
+        return;
+      }
+      last_input_ = std::chrono::steady_clock::now();
+      ping_sent_ = false;
+      consume(std::span<char>(buffer, bytes));
+      if (!can_read() || bytes < kReadChunk)
+        break;
     }
-    // A close frame from the client ends its session; a dropped socket may be recovered.
-    finish(phase_ == Phase::open && ec != websocket::error::closed);
-    return;
   }
-  if (phase_ != Phase::open)
-    return;  // closing: the close handshake reads on its own
-  if (buffer_.size() > context_.config.limits.max_message_bytes) {
-    ++context_.counters.protocol_error_closes;
-    begin_close(core::close_code::message_too_big,
-                "The message exceeds the maximum size of " +
-                    std::to_string(context_.config.limits.max_message_bytes) + " bytes.");
-    return;
-  }
-  if (!ws_.is_message_done()) {
-    do_read();
-    return;
-  }
-  handle_message();
-  buffer_.consume(buffer_.size());
-  if (buffer_.capacity() > kKeepReadCapacity)
-    buffer_.shrink_to_fit();
-  // While an event handler works on this connection's event, reading waits: events of one
-  // connection reach the handler one at a time, in order (spec §8.7).
-  if (phase_ == Phase::open && !awaiting_upstream_)
-    do_read();
+  pump();
 }
 
 template <class Stream>
-void WebSocketSession<Stream>::handle_message() {
-  const std::string_view data(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+void WebSocketSession<Stream>::on_tls_read(error_code ec, std::size_t bytes) {
+  reading_ = false;
+  if (phase_ == Phase::closed)
+    return;
+  if (ec) {
+    on_peer_gone();
+    return;
+  }
+  last_input_ = std::chrono::steady_clock::now();
+  ping_sent_ = false;
+  consume(std::span<char>(tls_buffer_.get(), bytes));
+  pump();
+}
+
+template <class Stream>
+void WebSocketSession<Stream>::consume(std::span<char> bytes) {
+  in_read_ = true;
+  reader_.feed(bytes, [this](const ws::ReadEvent& event) { return on_event(event); });
+  in_read_ = false;
+}
+
+template <class Stream>
+bool WebSocketSession<Stream>::on_event(const ws::ReadEvent& event) {
+  switch (event.kind) {
+    case ws::ReadEvent::Kind::message:
+      if (phase_ != Phase::open)
+        return phase_ == Phase::closing;  // closing: what still arrives is dropped
+      handle_message(event.binary, event.payload);
+      return can_read();
+    case ws::ReadEvent::Kind::ping:
+      if (phase_ == Phase::closed || close_sent_)
+        return phase_ != Phase::closed;
+      // Only the latest ping is answered if several arrive before a pong can go out.
+      if (pong_)
+        pong_->assign(event.payload);
+      else
+        pong_.emplace(event.payload);
+      if (!writing_)
+        write_next();
+      return phase_ != Phase::closed;
+    case ws::ReadEvent::Kind::pong:
+      return true;
+    case ws::ReadEvent::Kind::close:
+      close_received_ = true;
+      if (phase_ == Phase::open) {
+        // The client ends its session (not recoverable): echo its code, drop what is queued.
+        phase_ = Phase::closing;
+        timer_.expires_after(context_.config.limits.handshake_timeout);
+        timer_.async_wait(
+            [self = this->shared_from_this()](error_code ec) { self->on_keep_alive(ec); });
+        if (reliable_)
+          reliable_->detach(this, /*recoverable=*/false);
+        unregister("");
+        while (queue_.size() > (writing_ ? inflight_ : 0U)) {
+          queued_bytes_ -= queue_.back()->data.size();
+          queue_.pop_back();
+        }
+        close_frame_ = ws::encode_close_frame(event.code, {});
+        WPS_LOG(debug, "ws") << "client closed " << id_ << " code=" << event.code;
+        if (!writing_)
+          write_next();
+      } else if (phase_ == Phase::closing && close_sent_) {
+        shutdown();  // the close handshake is complete
+      }
+      return false;
+    case ws::ReadEvent::Kind::error:
+      input_broken_ = true;
+      if (phase_ == Phase::open) {
+        ++context_.counters.protocol_error_closes;
+        WPS_LOG(debug, "ws") << "protocol error from " << id_ << ": " << event.reason;
+        std::string reason = event.code == core::close_code::message_too_big
+                                 ? "The message exceeds the maximum size of " +
+                                       std::to_string(context_.config.limits.max_message_bytes) +
+                                       " bytes."
+                                 : std::string(event.reason);
+        begin_close(event.code, std::move(reason));
+      } else if (phase_ == Phase::closing && close_sent_) {
+        shutdown();
+      }
+      return false;
+  }
+  return false;
+}
+
+template <class Stream>
+void WebSocketSession<Stream>::on_peer_gone() {
+  // A client that drops without a close handshake may come back (reliable protocols).
+  finish(phase_ == Phase::open);
+}
+
+template <class Stream>
+void WebSocketSession<Stream>::handle_message(bool binary, std::string_view data) {
   std::optional<core::CloseRequest> close_request;
   if (core::is_pubsub(accept_.kind)) {
     const bool protobuf = core::is_protobuf(accept_.kind);
-    if (ws_.got_binary() != protobuf) {
+    if (binary != protobuf) {
       ++context_.counters.protocol_error_closes;
       begin_close(core::close_code::unsupported_data,
                   protobuf ? "The protobuf subprotocol requires binary messages."
@@ -246,9 +389,8 @@ void WebSocketSession<Stream>::handle_message() {
     }
     close_request = hub_->on_client_message(id_, std::move(*decoded.message));
   } else {
-    protocol::Payload payload{
-        ws_.got_binary() ? protocol::DataType::binary : protocol::DataType::text,
-        std::string(data)};
+    protocol::Payload payload{binary ? protocol::DataType::binary : protocol::DataType::text,
+                              std::string(data)};
     if (upstream_->has_handler("message", true)) {
       call_upstream("message", std::move(payload), std::nullopt);
       return;
@@ -266,10 +408,10 @@ void WebSocketSession<Stream>::call_upstream(std::string event, protocol::Payloa
   upstream_->dispatcher()->user_event(
       upstream_->snapshot(), std::move(event), std::move(payload),
       [self = this->shared_from_this(), ack_id](webhook::UserEventResult result) mutable {
-        boost::asio::post(self->ws_.get_executor(),
-                          [self, ack_id, r = std::move(result)]() mutable {
-                            self->on_upstream_result(ack_id, std::move(r));
-                          });
+        auto executor = self->socket_.get_executor();
+        asio::post(executor, [self = std::move(self), ack_id, r = std::move(result)]() mutable {
+          self->on_upstream_result(ack_id, std::move(r));
+        });
       });
 }
 
@@ -299,8 +441,10 @@ void WebSocketSession<Stream>::on_upstream_result(std::optional<std::uint64_t> a
     }
   }
   hub_->complete_event(id_, ack_id, result.ok, result.ok ? std::string() : "Internal server error");
-  do_read();
+  pump();
 }
+
+// ---- writing --------------------------------------------------------------------------------
 
 template <class Stream>
 void WebSocketSession<Stream>::send(core::SharedFrame frame) {
@@ -312,37 +456,39 @@ void WebSocketSession<Stream>::send(core::SharedFrame frame) {
   }
   // A drain is already on its way for a non-empty inbox; it takes this frame too.
   if (first)
-    boost::asio::post(ws_.get_executor(),
-                      [self = this->shared_from_this()]() { self->drain_inbox(); });
+    asio::post(socket_.get_executor(),
+               [self = this->shared_from_this()]() { self->drain_inbox(); });
 }
 
 template <class Stream>
 void WebSocketSession<Stream>::drain_inbox() {
+  // Borrow the thread's drain buffer (moved out, so a nested drain would just use a new one).
+  std::vector<core::SharedFrame> batch = std::move(thread_drain_buffer());
+  batch.clear();
   {
     std::lock_guard lock(inbox_mutex_);
-    draining_.swap(inbox_);
+    batch.swap(inbox_);
   }
-  for (core::SharedFrame& frame : draining_)
+  for (core::SharedFrame& frame : batch)
     enqueue(std::move(frame));
-  draining_.clear();
-  if (draining_.capacity() > kKeepInboxCapacity)
-    draining_ = {};
-  if (!writing_ && phase_ == Phase::open)
+  batch.clear();
+  if (batch.capacity() <= kKeepInboxCapacity)
+    thread_drain_buffer() = std::move(batch);
+  if (!writing_)
     write_next();
 }
 
 template <class Stream>
 void WebSocketSession<Stream>::close(std::uint16_t code, std::string reason) {
-  boost::asio::post(ws_.get_executor(),
-                    [self = this->shared_from_this(), code, r = std::move(reason)]() mutable {
-                      self->begin_close(code, std::move(r), /*from_logical=*/true);
-                    });
+  asio::post(socket_.get_executor(),
+             [self = this->shared_from_this(), code, r = std::move(reason)]() mutable {
+               self->begin_close(code, std::move(r), /*from_logical=*/true);
+             });
 }
 
 template <class Stream>
 void WebSocketSession<Stream>::enqueue(core::SharedFrame frame) {
-  // During the handshake frames wait in the queue; on_accept starts writing them.
-  if ((phase_ != Phase::open && phase_ != Phase::handshake) || !frame)
+  if (phase_ != Phase::open || !frame)
     return;
   const config::Limits& limits = context_.config.limits;
   // A recovered reliable socket first receives the whole replay buffer: leave room for it.
@@ -355,7 +501,7 @@ void WebSocketSession<Stream>::enqueue(core::SharedFrame frame) {
     WPS_LOG(info, "ws") << "closing slow consumer " << id_ << " (" << queue_.size() << " messages, "
                         << queued_bytes_ << " bytes queued)";
     // A slow consumer gets nothing more of what is queued: only the close.
-    while (queue_.size() > (writing_ ? inflight_ : 0u)) {
+    while (queue_.size() > (writing_ ? inflight_ : 0U)) {
       queued_bytes_ -= queue_.back()->data.size();
       queue_.pop_back();
     }
@@ -368,86 +514,197 @@ void WebSocketSession<Stream>::enqueue(core::SharedFrame frame) {
 
 template <class Stream>
 void WebSocketSession<Stream>::write_next() {
-  // Messages whose TTL (REST messageTtlSeconds) passed while they waited are not delivered.
-  std::optional<std::chrono::steady_clock::time_point> now;
-  while (!queue_.empty() && queue_.front()->expires_at.time_since_epoch().count() != 0) {
-    if (!now)
-      now = std::chrono::steady_clock::now();
-    if (queue_.front()->expires_at > *now)
-      break;
-    queued_bytes_ -= queue_.front()->data.size();
-    queue_.pop_front();
-  }
-  if (queue_.empty()) {
-    if (phase_ == Phase::closing)
-      do_close();
+  while (!writing_ && phase_ != Phase::closed) {
+    // Messages whose TTL (REST messageTtlSeconds) passed while they waited are not delivered.
+    std::optional<std::chrono::steady_clock::time_point> now;
+    while (!queue_.empty() && queue_.front()->expires_at.time_since_epoch().count() != 0) {
+      if (!now)
+        now = std::chrono::steady_clock::now();
+      if (queue_.front()->expires_at > *now)
+        break;
+      queued_bytes_ -= queue_.front()->data.size();
+      queue_.pop_front();
+    }
+    std::vector<asio::const_buffer>& buffers = thread_write_buffers();
+    buffers.clear();
+    std::size_t total = 0;
+    auto add = [&](const void* data, std::size_t size) {
+      buffers.emplace_back(data, size);
+      total += size;
+    };
+    if (!upgrade_response_.empty()) {
+      add(upgrade_response_.data(), upgrade_response_.size());
+      upgrade_inflight_ = true;
+    }
+    if (pong_) {
+      pong_inflight_ = ws::encode_control_frame(ws::Opcode::pong, *pong_);
+      pong_.reset();
+      add(pong_inflight_.data(), pong_inflight_.size());
+    } else if (ping_due_ && !close_sent_) {
+      add(kPingFrame.data(), kPingFrame.size());
+    }
+    ping_due_ = false;
+    // Everything queued goes out in the same write, each frame as its shared, pre-built header
+    // and payload. A frame whose TTL passed ends the batch; the next round drops it.
+    const std::size_t limit = std::min(queue_.size(), kMaxBatchFrames);
+    std::size_t data_bytes = 0;
+    inflight_ = 0;
+    for (std::size_t i = 0; i < limit; ++i) {
+      const core::Frame& frame = *queue_[i];
+      if (i > 0) {
+        if (data_bytes + frame.data.size() > kMaxBatchBytes)
+          break;
+        if (frame.expires_at.time_since_epoch().count() != 0) {
+          if (!now)
+            now = std::chrono::steady_clock::now();
+          if (frame.expires_at <= *now)
+            break;
+        }
+      }
+      add(frame.header.bytes.data(), frame.header.size);
+      add(frame.data.data(), frame.data.size());
+      data_bytes += frame.data.size();
+      ++inflight_;
+    }
+    if (phase_ == Phase::closing && !close_sent_ && inflight_ == queue_.size() &&
+        !close_frame_.empty()) {
+      add(close_frame_.data(), close_frame_.size());
+      close_inflight_ = true;
+    }
+    if (buffers.empty())
+      return;
+    writing_ = true;
+    std::size_t written = 0;
+    if constexpr (!kIsTls<Stream>) {
+      // Plain TCP: write now; only what the socket cannot take waits for the event loop.
+      error_code ec;
+      written = socket_.write_some(buffers, ec);
+      if (!ec && written == total) {
+        writing_ = false;
+        on_written();
+        continue;
+      }
+      if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+        writing_ = false;
+        WPS_LOG(debug, "ws") << "write " << id_ << ": " << ec.message();
+        finish(phase_ == Phase::open);
+        return;
+      }
+      if (ec)
+        written = 0;
+    }
+    // The rest completes asynchronously; the buffers it points to stay put until then.
+    auto rest = std::make_shared<std::vector<asio::const_buffer>>();
+    rest->reserve(buffers.size());
+    for (const asio::const_buffer& b : buffers) {
+      if (written >= b.size()) {
+        written -= b.size();
+        continue;
+      }
+      rest->push_back(b + written);
+      written = 0;
+    }
+    asio::async_write(socket_, *rest,
+                      [self = this->shared_from_this(), rest](error_code ec, std::size_t) {
+                        self->on_async_write(ec);
+                      });
     return;
   }
-  // Everything queued goes out in one write (one syscall on plain TCP), each frame as its
-  // shared, pre-built header and payload. A frame whose TTL passed ends the batch; the next
-  // write_next drops it.
-  const std::size_t limit = std::min(queue_.size(), kMaxBatchFrames);
-  std::vector<boost::asio::const_buffer> buffers;
-  buffers.reserve(2 * limit);
-  std::size_t bytes = 0;
-  inflight_ = 0;
-  for (std::size_t i = 0; i < limit; ++i) {
-    const core::Frame& frame = *queue_[i];
-    if (i > 0) {
-      if (bytes + frame.data.size() > kMaxBatchBytes)
-        break;
-      if (frame.expires_at.time_since_epoch().count() != 0) {
-        if (!now)
-          now = std::chrono::steady_clock::now();
-        if (frame.expires_at <= *now)
-          break;
-      }
-    }
-    buffers.emplace_back(frame.header.bytes.data(), frame.header.size);
-    buffers.emplace_back(frame.data.data(), frame.data.size());
-    bytes += frame.data.size();
-    ++inflight_;
-  }
-  writing_ = true;
-  ws_.next_layer().async_write_frames(
-      std::move(buffers),
-      beast::bind_front_handler(&WebSocketSession::on_write, this->shared_from_this()));
 }
 
 template <class Stream>
-void WebSocketSession<Stream>::on_write(beast::error_code ec, std::size_t) {
+void WebSocketSession<Stream>::on_async_write(error_code ec) {
   writing_ = false;
+  if (phase_ == Phase::closed)
+    return;
   if (ec) {
     WPS_LOG(debug, "ws") << "write " << id_ << ": " << ec.message();
     finish(phase_ == Phase::open);
     return;
   }
+  on_written();
+  write_next();
+}
+
+template <class Stream>
+void WebSocketSession<Stream>::on_written() {
   for (; inflight_ > 0; --inflight_) {
     queued_bytes_ -= queue_.front()->data.size();
     queue_.pop_front();
   }
-  write_next();
+  if (upgrade_inflight_) {
+    upgrade_inflight_ = false;
+    std::string().swap(upgrade_response_);
+  }
+  if (!pong_inflight_.empty())
+    std::string().swap(pong_inflight_);
+  if (!close_inflight_)
+    return;
+  close_inflight_ = false;
+  close_sent_ = true;
+  std::string().swap(close_frame_);
+  if (close_received_) {
+    shutdown();  // the client's close came first: ours was the answer
+  } else if (input_broken_) {
+    // The client's input cannot be parsed: stop sending and read until it hangs up.
+    error_code ignored;
+    if constexpr (!kIsTls<Stream>)
+      tcp_socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  }
+  // Otherwise the client's close frame is awaited (reading goes on while closing).
+}
+
+// ---- keep-alive, closing --------------------------------------------------------------------
+
+template <class Stream>
+void WebSocketSession<Stream>::arm_keep_alive(std::chrono::steady_clock::time_point at) {
+  timer_.expires_at(at);
+  timer_.async_wait([self = this->shared_from_this()](error_code ec) { self->on_keep_alive(ec); });
+}
+
+template <class Stream>
+void WebSocketSession<Stream>::on_keep_alive(error_code ec) {
+  if (ec || phase_ == Phase::closed)
+    return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < timer_.expiry())
+    return;  // a completion from before the timer was re-armed
+  if (phase_ == Phase::closing) {
+    // The close handshake took too long (a peer that stopped reading, a vanished host).
+    WPS_LOG(debug, "ws") << "close timed out for " << id_;
+    finish();
+    return;
+  }
+  const auto interval = context_.config.limits.keep_alive_interval;
+  const auto idle = now - last_input_;
+  if (idle >= 2 * interval) {
+    WPS_LOG(debug, "ws") << "keep-alive timeout for " << id_;
+    finish(/*recoverable=*/true);
+    return;
+  }
+  if (idle < interval) {
+    arm_keep_alive(last_input_ + interval);
+    return;
+  }
+  if (!ping_sent_) {
+    ping_sent_ = true;
+    ping_due_ = true;
+    if (!writing_)
+      write_next();
+  }
+  arm_keep_alive(last_input_ + 2 * interval);
 }
 
 template <class Stream>
 void WebSocketSession<Stream>::begin_close(std::uint16_t code, std::string reason,
                                            bool from_logical) {
-  if (phase_ == Phase::handshake) {
-    // Closed (e.g. by the REST API) before the upgrade completed: close right after it.
-    if (!pending_close_)
-      pending_close_ = PendingClose{code, std::move(reason), from_logical};
-    return;
-  }
   if (phase_ != Phase::open)
     return;
   phase_ = Phase::closing;
   // The queue, the close frame and the peer's answer get the handshake timeout; then the TCP
   // connection is dropped.
-  close_deadline_.expires_after(context_.config.limits.handshake_timeout);
-  close_deadline_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
-    if (!ec && self->phase_ == Phase::closing)
-      beast::get_lowest_layer(self->ws_).close();
-  });
+  timer_.expires_after(context_.config.limits.handshake_timeout);
+  timer_.async_wait([self = this->shared_from_this()](error_code ec) { self->on_keep_alive(ec); });
   if (reliable_ && !from_logical)
     reliable_->detach(this, /*recoverable=*/false);
   // Unregister now: a closing connection receives nothing new and no longer "exists".
@@ -456,23 +713,26 @@ void WebSocketSession<Stream>::begin_close(std::uint16_t code, std::string reaso
     queued_bytes_ += notice->data.size();
     queue_.push_back(std::move(notice));
   }
-  if (reason.size() > kMaxCloseReason) {
-    // Cut on a UTF-8 boundary: a close reason must be valid UTF-8.
-    std::size_t n = kMaxCloseReason;
-    while (n > 0 && (static_cast<unsigned char>(reason[n]) & 0xC0) == 0x80)
-      --n;
-    reason.resize(n);
-  }
-  close_reason_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
+  close_frame_ = ws::encode_close_frame(code, reason);
   WPS_LOG(debug, "ws") << "closing " << id_ << " code=" << code << " reason=" << reason;
   if (!writing_)
     write_next();
+  pump();  // read on for the client's close frame, even if an event handler was being waited for
 }
 
 template <class Stream>
-void WebSocketSession<Stream>::do_close() {
-  ws_.async_close(close_reason_,
-                  [self = this->shared_from_this()](beast::error_code) { self->finish(); });
+void WebSocketSession<Stream>::shutdown() {
+  if (phase_ == Phase::closed)
+    return;
+  if constexpr (kIsTls<Stream>) {
+    // close_notify, bounded by the closing timer; then the socket closes.
+    phase_ = Phase::closing;
+    socket_.async_shutdown([self = this->shared_from_this()](error_code) { self->finish(); });
+  } else {
+    error_code ignored;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    finish();
+  }
 }
 
 template <class Stream>
@@ -480,7 +740,9 @@ void WebSocketSession<Stream>::finish(bool recoverable) {
   if (phase_ == Phase::closed)
     return;
   phase_ = Phase::closed;
-  close_deadline_.cancel();
+  timer_.cancel();
+  error_code ignored;
+  tcp_socket().close(ignored);  // cancels a pending read or write: their handlers let go of us
   if (reliable_)
     reliable_->detach(this, recoverable);
   unregister("");

@@ -1,5 +1,10 @@
 #pragma once
 // One client WebSocket: reads frames and hands them to the core, writes what the core sends.
+// The WebSocket protocol is ours (protocol::ws::FrameReader reads, pre-built frame headers
+// write), straight on the socket: no per-connection read buffer while idle (a plain-TCP session
+// waits for readability and reads into a per-thread buffer), one timer, and writes tried at once
+// without a trip through the event loop.
+//
 // All members are touched only on the session's strand; send() and close() may be called from
 // any thread and post onto it. One write in flight, a bounded queue, and a named slow-consumer
 // policy: a connection whose queue would exceed Limits::max_pending_bytes or
@@ -7,22 +12,20 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
+#include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/hub.hpp"
+#include "protocol/ws_frame.hpp"
 #include "transport/handshake.hpp"
 #include "transport/reliable_connection.hpp"
 #include "transport/server_context.hpp"
 #include "transport/streams.hpp"
 #include "transport/upstream.hpp"
-#include "transport/write_gate.hpp"
 #include "util/fifo.hpp"
 
 namespace wps::transport {
@@ -38,48 +41,72 @@ class WebSocketSession final : public core::Connection,
                    std::shared_ptr<boost::asio::ssl::context> tls);
   ~WebSocketSession() override;
 
-  // Completes the upgrade of `request` and starts the session.
-  void run(boost::beast::http::request<boost::beast::http::string_body>&& request);
+  // Answers the upgrade (`accept_key`: the Sec-WebSocket-Accept value) and starts the session.
+  // `early`: bytes the client sent after its upgrade request, already read.
+  void run(std::string accept_key, std::string early);
 
   void send(core::SharedFrame frame) override;
   void close(std::uint16_t code, std::string reason) override;
 
  private:
-  enum class Phase { handshake, open, closing, closed };
+  // Plain TCP: the bare socket (the HTTP session's timers are not needed any more). TLS: the
+  // stream as the HTTP session had it.
+  using Socket = std::conditional_t<kIsTls<Stream>, Stream, boost::asio::ip::tcp::socket>;
+  enum class Phase { open, closing, closed };
 
-  void on_accept(boost::beast::error_code ec);
-  void do_read();
-  void on_read(boost::beast::error_code ec, std::size_t bytes);
-  void handle_message();
-  // Moves what send() put in the inbox into the queue and starts writing.
-  void drain_inbox();
-  // Queues `frame` (or closes a slow consumer); the caller starts the write.
-  void enqueue(core::SharedFrame frame);
-  // Starts the next write -- every queued frame up to kMaxBatchFrames / kMaxBatchBytes in one
-  // gather write -- dropping frames whose TTL passed; closes when done closing.
-  void write_next();
-  void on_write(boost::beast::error_code ec, std::size_t bytes);
-  // `from_logical`: the close was ordered through core::Connection::close (by the hub or the
-  // reliable connection); otherwise the session itself refuses the client, which also ends a
-  // reliable client's logical connection.
-  void begin_close(std::uint16_t code, std::string reason, bool from_logical = false);
-  void do_close();
-  // The socket is gone. `recoverable`: it dropped without a close handshake, so a reliable
-  // client may come back.
-  void finish(bool recoverable = false);
+  boost::asio::ip::tcp::socket& tcp_socket();
   // Registers the connection in its hub (a reliable one through its logical connection).
   void register_connection();
-  // Leaves the hub (once) and raises `disconnected` upstream.
-  void unregister(const std::string& reason);
+  void recover();
+
+  // Reading. do_read() arms one read unless one is armed or reading is paused; pump() first
+  // handles input kept by the reader while paused.
+  void do_read();
+  void on_readable(boost::system::error_code ec);
+  void on_tls_read(boost::system::error_code ec, std::size_t bytes);
+  void pump();
+  // Feeds bytes to the reader and handles what it reports; false once reading must stop.
+  void consume(std::span<char> bytes);
+  bool on_event(const protocol::ws::ReadEvent& event);
+  void on_peer_gone();
+  bool can_read() const;
+  void handle_message(bool binary, std::string_view data);
   // Sends a user event to the event handler; reading pauses until it answers.
   void call_upstream(std::string event, protocol::Payload payload,
                      std::optional<std::uint64_t> ack_id);
   void on_upstream_result(std::optional<std::uint64_t> ack_id, webhook::UserEventResult result);
-  void recover();
+
+  // Writing. Moves what send() put in the inbox into the queue and starts writing.
+  void drain_inbox();
+  // Queues `frame` (or closes a slow consumer); the caller starts the write.
+  void enqueue(core::SharedFrame frame);
+  // Writes everything pending -- the 101, a pong, queued frames up to kMaxBatchFrames /
+  // kMaxBatchBytes, the close frame once the queue is empty -- in one gather write, tried at
+  // once (plain TCP) and finished asynchronously only when the socket is full. Drops frames
+  // whose TTL passed.
+  void write_next();
+  void on_written();
+  void on_async_write(boost::system::error_code ec);
+
+  // Keep-alive: a ping after keep_alive_interval without input from the client, the end after
+  // twice that. While closing, the same timer bounds the close handshake.
+  void arm_keep_alive(std::chrono::steady_clock::time_point at);
+  void on_keep_alive(boost::system::error_code ec);
+
+  // `from_logical`: the close was ordered through core::Connection::close (by the hub or the
+  // reliable connection); otherwise the session itself refuses the client, which also ends a
+  // reliable client's logical connection.
+  void begin_close(std::uint16_t code, std::string reason, bool from_logical = false);
+  // The close frames are exchanged (or the peer cannot take part): end the TCP connection.
+  void shutdown();
+  // The socket is gone. `recoverable`: it dropped without a close handshake, so a reliable
+  // client may come back.
+  void finish(bool recoverable = false);
+  // Leaves the hub (once) and raises `disconnected` upstream.
+  void unregister(const std::string& reason);
 
   std::shared_ptr<boost::asio::ssl::context> tls_;
-  // Beast reads, accepts and closes; data frames are written through the gate, several at once.
-  boost::beast::websocket::stream<WriteGate<Stream>> ws_;
+  Socket socket_;
   ServerContext& context_;
   HandshakeAccept accept_;
   core::ConnId id_;
@@ -87,31 +114,42 @@ class WebSocketSession final : public core::Connection,
   // Reliable clients: the logical connection this socket carries (the hub holds that, not us).
   std::shared_ptr<ReliableConnection> reliable_;
   std::shared_ptr<Upstream> upstream_;
-  bool awaiting_upstream_ = false;
-  boost::beast::flat_buffer buffer_;
+  protocol::ws::FrameReader reader_;
+  // TLS only: decrypted input is read here (allocated on the first read).
+  std::unique_ptr<char[]> tls_buffer_;
   // send() may run on any thread: it appends here and posts one drain for however many frames
   // arrive before that drain runs (a burst of publishes costs one post per connection).
   std::mutex inbox_mutex_;
   std::vector<core::SharedFrame> inbox_;
-  std::vector<core::SharedFrame> draining_;  // strand only; swapped with inbox_
   util::Fifo<core::SharedFrame> queue_;
   std::size_t queued_bytes_ = 0;
-  bool writing_ = false;
   std::size_t inflight_ = 0;  // frames at the front of queue_ in the write in flight
+  // Written before anything else, once: the 101 response.
+  std::string upgrade_response_;
+  // At most one pong waits (answering the latest ping) and one is in flight, so a ping flood
+  // from a client that does not read cannot grow the server.
+  std::optional<std::string> pong_;
+  std::string pong_inflight_;
+  // The close frame to write once the queue is empty, and where the close handshake stands.
+  std::string close_frame_;
+  std::chrono::steady_clock::time_point last_input_;
+  boost::asio::steady_timer timer_;
+  Phase phase_ = Phase::open;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool in_read_ = false;  // the reader is on the stack: do not re-enter it
+  bool awaiting_upstream_ = false;
   bool registered_ = false;
+  bool ping_sent_ = false;  // a keep-alive ping went out and no input came since
+  bool ping_due_ = false;   // a keep-alive ping is to be written
+  bool upgrade_inflight_ = false;
+  bool close_inflight_ = false;
+  bool close_sent_ = false;
+  bool close_received_ = false;
+  // The client broke the protocol: its input cannot be parsed any more.
+  bool input_broken_ = false;
   // Set when the connection was refused after the handshake began (e.g. a user limit).
   std::optional<std::string> refusal_;
-  struct PendingClose {
-    std::uint16_t code;
-    std::string reason;
-    bool from_logical;
-  };
-  std::optional<PendingClose> pending_close_;
-  Phase phase_ = Phase::handshake;
-  boost::beast::websocket::close_reason close_reason_;
-  // Bounds a server-initiated close: a peer that stopped reading (a slow consumer, a vanished
-  // host) would otherwise hold the socket until the keep-alive timeout.
-  boost::asio::steady_timer close_deadline_;
 };
 
 }  // namespace wps::transport
