@@ -25,10 +25,16 @@ SERVER_PID=""
 NGINX_DIR=""
 
 need_binaries() {
-  if [[ ! -x $SERVER_BIN || ! -x $LOADGEN || ! -x $ECHO_HANDLER ]]; then
-    echo "building loadgen and webpubsub-server in $BUILD" >&2
+  # Always brought up to date (a no-op when nothing changed): a stale binary from an earlier
+  # checkout would measure old code.
+  if [[ ! -f $BUILD/build.ninja ]]; then
+    echo "configuring $BUILD" >&2
     cmake -S "$REPO" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWPS_BUILD_TESTS=OFF >/dev/null
-    cmake --build "$BUILD" --target loadgen echo_handler webpubsub-server >/dev/null
+  fi
+  cmake --build "$BUILD" --target loadgen echo_handler webpubsub-server >/dev/null
+  if [[ ! -x $SERVER_BIN || ! -x $LOADGEN || ! -x $ECHO_HANDLER ]]; then
+    echo "missing binaries: $SERVER_BIN $LOADGEN $ECHO_HANDLER" >&2
+    exit 1
   fi
 }
 

@@ -245,9 +245,11 @@ void HttpSession<Stream>::start_websocket(Request&& request, HandshakeAccept&& a
   // What the client sent after its upgrade request is the start of its WebSocket input.
   std::string early = beast::buffers_to_string(buffer_.data());
   buffer_.clear();
-  std::make_shared<WebSocketSession<Stream>>(std::move(stream_), context_, std::move(accept),
-                                             std::move(id), std::move(upstream), tls_)
-      ->run(websocket_accept_key(request[http::field::sec_websocket_key]), std::move(early));
+  const core::ProtocolKind kind = accept.kind;
+  std::make_shared<WebSocketSession<Stream>>(std::move(stream_), context_, kind, std::move(id),
+                                             std::move(upstream), tls_)
+      ->run(std::move(accept), websocket_accept_key(request[http::field::sec_websocket_key]),
+            std::move(early));
 }
 
 template <class Stream>

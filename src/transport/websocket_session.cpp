@@ -60,19 +60,17 @@ auto take_socket(Stream& stream) {
 
 template <class Stream>
 WebSocketSession<Stream>::WebSocketSession(Stream&& stream, ServerContext& context,
-                                           HandshakeAccept&& accept, core::ConnId id,
+                                           core::ProtocolKind kind, core::ConnId id,
                                            std::shared_ptr<Upstream> upstream,
                                            std::shared_ptr<boost::asio::ssl::context> tls)
     : tls_(std::move(tls)),
       socket_(take_socket(stream)),
       context_(context),
-      accept_(std::move(accept)),
+      kind_(kind),
       id_(std::move(id)),
       upstream_(std::move(upstream)),
       reader_(context.config.limits.max_message_bytes),
       timer_(socket_.get_executor()) {
-  // The claims were for the `connect` event, already called; ~0.5 KB per connection otherwise.
-  accept_.claims.clear();
   ++context_.open_websockets;
   ++context_.counters.connections_opened;
 }
@@ -93,19 +91,21 @@ asio::ip::tcp::socket& WebSocketSession<Stream>::tcp_socket() {
 }
 
 template <class Stream>
-void WebSocketSession<Stream>::run(std::string accept_key, std::string early) {
-  upgrade_response_.reserve(160 + accept_.subprotocol.size());
-  upgrade_response_ +=
+void WebSocketSession<Stream>::run(HandshakeAccept&& accept, std::string_view accept_key,
+                                   std::string early) {
+  std::string& response = control().upgrade_response;
+  response.reserve(160 + accept.subprotocol.size());
+  response +=
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
       "Sec-WebSocket-Accept: ";
-  upgrade_response_ += accept_key;
-  upgrade_response_ += "\r\n";
-  if (!accept_.subprotocol.empty()) {
-    upgrade_response_ += "Sec-WebSocket-Protocol: ";
-    upgrade_response_ += accept_.subprotocol;
-    upgrade_response_ += "\r\n";
+  response += accept_key;
+  response += "\r\n";
+  if (!accept.subprotocol.empty()) {
+    response += "Sec-WebSocket-Protocol: ";
+    response += accept.subprotocol;
+    response += "\r\n";
   }
-  upgrade_response_ += "Server: webpubsub-server\r\n\r\n";
+  response += "Server: webpubsub-server\r\n\r\n";
   if constexpr (!kIsTls<Stream>) {
     error_code ignored;
     socket_.non_blocking(true, ignored);
@@ -115,18 +115,15 @@ void WebSocketSession<Stream>::run(std::string accept_key, std::string early) {
   // Join the hub (and the token's groups) before the 101 goes out: once a client sees its
   // upgrade succeed, messages to it and to its groups reach it. The 101 and what was sent
   // meanwhile (`connected`, early messages) go out in one write.
-  if (accept_.recover_connection_id) {
-    recover();
+  if (accept.recover_connection_id) {
+    recover(accept);
+  } else if (std::optional<std::string> refusal = register_connection(accept)) {
+    // The upgrade succeeds but the connection may not stay: tell the client why, close 1008.
+    begin_close(core::close_code::policy_violation, *refusal);
   } else {
-    register_connection();
-    if (refusal_) {
-      // The upgrade succeeds but the connection may not stay: tell the client why, close 1008.
-      begin_close(core::close_code::policy_violation, *refusal_);
-    } else {
-      WPS_LOG(debug, "ws") << "connected " << id_ << " hub=" << accept_.hub
-                           << (reliable_ ? " (reliable)" : "");
-      upstream_->connected();
-    }
+    WPS_LOG(debug, "ws") << "connected " << id_ << " hub=" << accept.hub
+                         << (reliable_ ? " (reliable)" : "");
+    upstream_->connected();
   }
   drain_inbox();
   if (!writing_)
@@ -137,19 +134,19 @@ void WebSocketSession<Stream>::run(std::string accept_key, std::string early) {
 }
 
 template <class Stream>
-void WebSocketSession<Stream>::register_connection() {
-  hub_ = context_.node.hub(accept_.hub);
+std::optional<std::string> WebSocketSession<Stream>::register_connection(HandshakeAccept& accept) {
+  hub_ = context_.node.hub(accept.hub);
   core::ConnectionInfo info;
   info.id = id_;
-  info.user_id = accept_.user_id;
-  info.kind = accept_.kind;
-  info.roles = std::move(accept_.roles);
-  info.groups = std::move(accept_.groups);
+  info.user_id = std::move(accept.user_id);
+  info.kind = accept.kind;
+  info.roles = std::move(accept.roles);
+  info.groups = std::move(accept.groups);
   if (upstream_->dispatcher() != nullptr)
     info.group_observer = upstream_;
   core::Hub::AddResult added;
-  if (core::is_reliable(accept_.kind)) {
-    reliable_ = std::make_shared<ReliableConnection>(context_, id_, accept_.kind, hub_,
+  if (core::is_reliable(accept.kind)) {
+    reliable_ = std::make_shared<ReliableConnection>(context_, id_, accept.kind, hub_,
                                                      socket_.get_executor());
     reliable_->set_user_id(info.user_id);
     reliable_->set_upstream(upstream_);
@@ -166,19 +163,20 @@ void WebSocketSession<Stream>::register_connection() {
     registered_ = added == core::Hub::AddResult::added;
   }
   if (added == core::Hub::AddResult::user_limit_reached)
-    refusal_ = "The user has reached the maximum number of connections.";
+    return "The user has reached the maximum number of connections.";
+  return std::nullopt;
 }
 
 template <class Stream>
-void WebSocketSession<Stream>::recover() {
+void WebSocketSession<Stream>::recover(const HandshakeAccept& accept) {
   // The upgrade is accepted either way; a session that cannot be recovered is closed with 1008,
   // the one code on which the JS client stops retrying (spec §3.3, §6.4).
-  auto logical = ReliableConnection::find(context_, *accept_.recover_connection_id);
-  if (!logical || !logical->token_matches(accept_.recover_token) ||
-      logical->kind() != accept_.kind || logical->hub()->name() != accept_.hub ||
+  auto logical = ReliableConnection::find(context_, *accept.recover_connection_id);
+  if (!logical || !logical->token_matches(accept.recover_token) || logical->kind() != accept.kind ||
+      logical->hub()->name() != accept.hub ||
       !logical->attach(this->shared_from_this(), /*resend_connected=*/true)) {
     ++context_.counters.recoveries_refused;
-    WPS_LOG(debug, "ws") << "recovery refused for " << *accept_.recover_connection_id;
+    WPS_LOG(debug, "ws") << "recovery refused for " << *accept.recover_connection_id;
     begin_close(core::close_code::policy_violation,
                 "The connection cannot be recovered: unknown or expired session.");
     return;
@@ -299,10 +297,10 @@ bool WebSocketSession<Stream>::on_event(const ws::ReadEvent& event) {
       if (phase_ == Phase::closed || close_sent_)
         return phase_ != Phase::closed;
       // Only the latest ping is answered if several arrive before a pong can go out.
-      if (pong_)
-        pong_->assign(event.payload);
+      if (control().pong)
+        control_->pong->assign(event.payload);
       else
-        pong_.emplace(event.payload);
+        control_->pong.emplace(event.payload);
       if (!writing_)
         write_next();
       return phase_ != Phase::closed;
@@ -323,7 +321,7 @@ bool WebSocketSession<Stream>::on_event(const ws::ReadEvent& event) {
           queued_bytes_ -= queue_.back()->data.size();
           queue_.pop_back();
         }
-        close_frame_ = ws::encode_close_frame(event.code, {});
+        control().close_frame = ws::encode_close_frame(event.code, {});
         WPS_LOG(debug, "ws") << "client closed " << id_ << " code=" << event.code;
         if (!writing_)
           write_next();
@@ -359,8 +357,8 @@ void WebSocketSession<Stream>::on_peer_gone() {
 template <class Stream>
 void WebSocketSession<Stream>::handle_message(bool binary, std::string_view data) {
   std::optional<core::CloseRequest> close_request;
-  if (core::is_pubsub(accept_.kind)) {
-    const bool protobuf = core::is_protobuf(accept_.kind);
+  if (core::is_pubsub(kind_)) {
+    const bool protobuf = core::is_protobuf(kind_);
     if (binary != protobuf) {
       ++context_.counters.protocol_error_closes;
       begin_close(core::close_code::unsupported_data,
@@ -430,11 +428,11 @@ void WebSocketSession<Stream>::on_upstream_result(std::optional<std::uint64_t> a
       core::Message reply;
       reply.from = protocol::MessageSource::server;
       reply.payload = std::move(*result.reply);
-      sink.send(core::encode_message(accept_.kind, reply));
+      sink.send(core::encode_message(kind_, reply));
     }
   } else {
     WPS_LOG(info, "ws") << "event handler failed for " << id_ << ": " << result.error;
-    if (!core::is_pubsub(accept_.kind)) {
+    if (!core::is_pubsub(kind_)) {
       // A simple client's frame that no handler took is dropped with its connection (§6.2).
       begin_close(core::close_code::internal_error, "The event handler failed.");
       return;
@@ -532,14 +530,14 @@ void WebSocketSession<Stream>::write_next() {
       buffers.emplace_back(data, size);
       total += size;
     };
-    if (!upgrade_response_.empty()) {
-      add(upgrade_response_.data(), upgrade_response_.size());
+    if (control_ && !control_->upgrade_response.empty()) {
+      add(control_->upgrade_response.data(), control_->upgrade_response.size());
       upgrade_inflight_ = true;
     }
-    if (pong_) {
-      pong_inflight_ = ws::encode_control_frame(ws::Opcode::pong, *pong_);
-      pong_.reset();
-      add(pong_inflight_.data(), pong_inflight_.size());
+    if (control_ && control_->pong) {
+      control_->pong_inflight = ws::encode_control_frame(ws::Opcode::pong, *control_->pong);
+      control_->pong.reset();
+      add(control_->pong_inflight.data(), control_->pong_inflight.size());
     } else if (ping_due_ && !close_sent_) {
       add(kPingFrame.data(), kPingFrame.size());
     }
@@ -566,9 +564,9 @@ void WebSocketSession<Stream>::write_next() {
       data_bytes += frame.data.size();
       ++inflight_;
     }
-    if (phase_ == Phase::closing && !close_sent_ && inflight_ == queue_.size() &&
-        !close_frame_.empty()) {
-      add(close_frame_.data(), close_frame_.size());
+    if (phase_ == Phase::closing && !close_sent_ && inflight_ == queue_.size() && control_ &&
+        !control_->close_frame.empty()) {
+      add(control_->close_frame.data(), control_->close_frame.size());
       close_inflight_ = true;
     }
     if (buffers.empty())
@@ -634,15 +632,17 @@ void WebSocketSession<Stream>::on_written() {
   }
   if (upgrade_inflight_) {
     upgrade_inflight_ = false;
-    std::string().swap(upgrade_response_);
+    std::string().swap(control_->upgrade_response);
   }
-  if (!pong_inflight_.empty())
-    std::string().swap(pong_inflight_);
-  if (!close_inflight_)
+  if (control_)
+    control_->pong_inflight.clear();
+  if (!close_inflight_) {
+    release_control();
     return;
+  }
   close_inflight_ = false;
   close_sent_ = true;
-  std::string().swap(close_frame_);
+  control_->close_frame.clear();
   if (close_received_) {
     shutdown();  // the client's close came first: ours was the answer
   } else if (input_broken_) {
@@ -652,6 +652,20 @@ void WebSocketSession<Stream>::on_written() {
       tcp_socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
   }
   // Otherwise the client's close frame is awaited (reading goes on while closing).
+}
+
+template <class Stream>
+typename WebSocketSession<Stream>::Control& WebSocketSession<Stream>::control() {
+  if (!control_)
+    control_ = std::make_unique<Control>();
+  return *control_;
+}
+
+template <class Stream>
+void WebSocketSession<Stream>::release_control() {
+  if (control_ && control_->upgrade_response.empty() && !control_->pong &&
+      control_->pong_inflight.empty() && control_->close_frame.empty())
+    control_.reset();
 }
 
 // ---- keep-alive, closing --------------------------------------------------------------------
@@ -709,11 +723,11 @@ void WebSocketSession<Stream>::begin_close(std::uint16_t code, std::string reaso
     reliable_->detach(this, /*recoverable=*/false);
   // Unregister now: a closing connection receives nothing new and no longer "exists".
   unregister(reason);
-  if (core::SharedFrame notice = core::encode_disconnected(accept_.kind, reason)) {
+  if (core::SharedFrame notice = core::encode_disconnected(kind_, reason)) {
     queued_bytes_ += notice->data.size();
     queue_.push_back(std::move(notice));
   }
-  close_frame_ = ws::encode_close_frame(code, reason);
+  control().close_frame = ws::encode_close_frame(code, reason);
   WPS_LOG(debug, "ws") << "closing " << id_ << " code=" << code << " reason=" << reason;
   if (!writing_)
     write_next();

@@ -36,14 +36,14 @@ class WebSocketSession final : public core::Connection,
  public:
   // `upstream` carries the connection's event-handler context (never null). `tls`: the TLS
   // context the stream was made with, kept alive as long as the session (null for plain TCP).
-  WebSocketSession(Stream&& stream, ServerContext& context, HandshakeAccept&& accept,
+  WebSocketSession(Stream&& stream, ServerContext& context, core::ProtocolKind kind,
                    core::ConnId id, std::shared_ptr<Upstream> upstream,
                    std::shared_ptr<boost::asio::ssl::context> tls);
   ~WebSocketSession() override;
 
-  // Answers the upgrade (`accept_key`: the Sec-WebSocket-Accept value) and starts the session.
-  // `early`: bytes the client sent after its upgrade request, already read.
-  void run(std::string accept_key, std::string early);
+  // Answers the upgrade `accept` describes (`accept_key`: the Sec-WebSocket-Accept value) and
+  // starts the session. `early`: bytes the client sent after its upgrade request, already read.
+  void run(HandshakeAccept&& accept, std::string_view accept_key, std::string early);
 
   void send(core::SharedFrame frame) override;
   void close(std::uint16_t code, std::string reason) override;
@@ -55,9 +55,10 @@ class WebSocketSession final : public core::Connection,
   enum class Phase { open, closing, closed };
 
   boost::asio::ip::tcp::socket& tcp_socket();
-  // Registers the connection in its hub (a reliable one through its logical connection).
-  void register_connection();
-  void recover();
+  // Registers the connection in its hub (a reliable one through its logical connection); the
+  // reason to refuse it if it may not stay.
+  std::optional<std::string> register_connection(HandshakeAccept& accept);
+  void recover(const HandshakeAccept& accept);
 
   // Reading. do_read() arms one read unless one is armed or reading is paused; pump() first
   // handles input kept by the reader while paused.
@@ -108,7 +109,7 @@ class WebSocketSession final : public core::Connection,
   std::shared_ptr<boost::asio::ssl::context> tls_;
   Socket socket_;
   ServerContext& context_;
-  HandshakeAccept accept_;
+  const core::ProtocolKind kind_;
   core::ConnId id_;
   std::shared_ptr<core::Hub> hub_;
   // Reliable clients: the logical connection this socket carries (the hub holds that, not us).
@@ -124,14 +125,19 @@ class WebSocketSession final : public core::Connection,
   util::Fifo<core::SharedFrame> queue_;
   std::size_t queued_bytes_ = 0;
   std::size_t inflight_ = 0;  // frames at the front of queue_ in the write in flight
-  // Written before anything else, once: the 101 response.
-  std::string upgrade_response_;
-  // At most one pong waits (answering the latest ping) and one is in flight, so a ping flood
-  // from a client that does not read cannot grow the server.
-  std::optional<std::string> pong_;
-  std::string pong_inflight_;
-  // The close frame to write once the queue is empty, and where the close handshake stands.
-  std::string close_frame_;
+  // What is written besides data frames: the 101 response (first, once), at most one pong
+  // waiting (answering the latest ping) and one in flight, so that a ping flood from a client
+  // that does not read cannot grow the server, and the close frame, written once the queue is
+  // empty. Allocated while any of it is needed: an idle connection has none.
+  struct Control {
+    std::string upgrade_response;
+    std::optional<std::string> pong;
+    std::string pong_inflight;
+    std::string close_frame;
+  };
+  Control& control();
+  void release_control();
+  std::unique_ptr<Control> control_;
   std::chrono::steady_clock::time_point last_input_;
   boost::asio::steady_timer timer_;
   Phase phase_ = Phase::open;
@@ -148,8 +154,6 @@ class WebSocketSession final : public core::Connection,
   bool close_received_ = false;
   // The client broke the protocol: its input cannot be parsed any more.
   bool input_broken_ = false;
-  // Set when the connection was refused after the handshake began (e.g. a user limit).
-  std::optional<std::string> refusal_;
 };
 
 }  // namespace wps::transport
