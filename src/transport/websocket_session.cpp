@@ -19,8 +19,9 @@ namespace {
 // waiting for its next message holds no read buffer at all.
 constexpr std::size_t kReadChunk = 64 * 1024;
 // TLS reads into a buffer of the session's own (the TLS stream completes reads later, so one
-// buffer per thread could be overwritten by another session meanwhile).
-constexpr std::size_t kTlsReadChunk = 16 * 1024;
+// buffer per thread could be overwritten by another session meanwhile). Small: Asio's TLS stream
+// already keeps a 17 KB record buffer per direction, and a large message just takes more reads.
+constexpr std::size_t kTlsReadChunk = 4 * 1024;
 // Reads per readiness event before the session lets other connections run.
 constexpr int kReadsPerTurn = 4;
 // One write carries at most this many queued frames (2 buffers each, plus the 101, a control

@@ -39,12 +39,13 @@ export function frame(opcode, payload = Buffer.alloc(0), { fin = true, rsv1 = fa
 }
 
 /**
- * Connects to `port` and sends an upgrade request for `path`. Resolves once the response head
+ * Connects to `port` and sends an upgrade request for `path` (options: protocol, headers, key and
+ * version -- null leaves the header out -- and early bytes written with the request). Resolves once the response head
  * arrived: { socket, status, headers, body (refusals: the whole body), frames, next(), closed }.
  * With status 101, `frames` collects the server's frames ({ opcode, fin, payload, text, json,
  * code?, reason? }) and `closed` resolves when the TCP connection ends.
  */
-export function rawUpgrade(port, path, { protocol, headers = {}, timeoutMs = 5000 } = {}) {
+export function rawUpgrade(port, path, { protocol, headers = {}, timeoutMs = 5000, key = randomBytes(16).toString('base64'), version = '13', early } = {}) {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     const lines = [
@@ -52,9 +53,9 @@ export function rawUpgrade(port, path, { protocol, headers = {}, timeoutMs = 500
       `Host: localhost:${port}`,
       'Upgrade: websocket',
       'Connection: Upgrade',
-      `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
-      'Sec-WebSocket-Version: 13',
     ];
+    if (key !== null) lines.push(`Sec-WebSocket-Key: ${key}`);
+    if (version !== null) lines.push(`Sec-WebSocket-Version: ${version}`);
     if (protocol) lines.push(`Sec-WebSocket-Protocol: ${protocol}`);
     for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
     const conn = new RawConnection(socket);
@@ -66,7 +67,8 @@ export function rawUpgrade(port, path, { protocol, headers = {}, timeoutMs = 500
       clearTimeout(timer);
       reject(err);
     });
-    socket.once('connect', () => socket.write(lines.join('\r\n') + '\r\n\r\n'));
+    // `early`: bytes sent in the same write as the request (a client that does not wait for 101).
+    socket.once('connect', () => socket.write(Buffer.concat([Buffer.from(lines.join('\r\n') + '\r\n\r\n'), early ?? Buffer.alloc(0)])));
     conn.head.then(
       (head) => {
         clearTimeout(timer);
