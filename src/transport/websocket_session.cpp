@@ -199,7 +199,9 @@ bool WebSocketSession<Stream>::can_read() const {
   // on, for the client's close frame (or, after a protocol error, until it hangs up).
   if (phase_ == Phase::open)
     return !awaiting_upstream_;
-  return phase_ == Phase::closing;
+  // Once the client's close frame is in, nothing more is read; a TLS shutdown in progress reads
+  // on its own (close_notify), so no second read may run beside it.
+  return phase_ == Phase::closing && !close_received_ && !tls_shutdown_;
 }
 
 template <class Stream>
@@ -741,7 +743,10 @@ void WebSocketSession<Stream>::shutdown() {
     return;
   if constexpr (kIsTls<Stream>) {
     // close_notify, bounded by the closing timer; then the socket closes.
+    if (tls_shutdown_)
+      return;
     phase_ = Phase::closing;
+    tls_shutdown_ = true;
     socket_.async_shutdown([self = this->shared_from_this()](error_code) { self->finish(); });
   } else {
     error_code ignored;

@@ -152,6 +152,7 @@ class WebSocketSession final : public core::Connection,
   bool close_inflight_ = false;
   bool close_sent_ = false;
   bool close_received_ = false;
+  bool tls_shutdown_ = false;  // TLS close_notify under way
   // The client broke the protocol: its input cannot be parsed any more.
   bool input_broken_ = false;
 };

@@ -221,3 +221,68 @@ test('TLS settings are checked at start', async () => {
   await assert.rejects(startServer({ args: ['--tls-cert-file', '/nonexistent.pem', '--tls-key-file', '/nonexistent.pem'], readyTimeoutMs: 5000 }), /tls-cert-file|tlsCertFile/);
   await assert.rejects(startServer({ args: ['--tls-cert-file', '/etc/hostname'], readyTimeoutMs: 5000 }), /go together/);
 });
+
+test('WebSocket over TLS: pings answered, a client close echoed, a server close (REST) delivered, large messages both ways', async () => {
+  const dir = makeTmpDir('selfsigned-ws-');
+  const server = await startServer({ args: ['--tls-self-signed', '--tls-self-signed-dir', dir] });
+  const { default: WebSocket } = await import('ws');
+  const { clientToken, JSON_PROTOCOL } = await import('./harness.mjs');
+  const { restToken } = await import('./rest-helpers.mjs');
+  const https = await import('node:https');
+  // REST over https to the self-signed server (the SDK would need NODE_EXTRA_CA_CERTS at start).
+  const closeConnection = (id, reason) => {
+    const url = `https://localhost:${server.port}/api/hubs/tlsws/connections/${id}?api-version=2024-12-01&reason=${encodeURIComponent(reason)}`;
+    const headers = { Authorization: `Bearer ${restToken(url, server.key)}` };
+    return new Promise((resolve, reject) => {
+      const req = https.request(url, { method: 'DELETE', headers, rejectUnauthorized: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  };
+  const open = (userId) => {
+    const token = clientToken({ port: server.port, hub: 'tlsws', key: server.key, userId, roles: ['webpubsub.joinLeaveGroup', 'webpubsub.sendToGroup'], aud: `https://localhost:${server.port}/client/hubs/tlsws` });
+    const ws = new WebSocket(`wss://localhost:${server.port}/client/hubs/tlsws?access_token=${token}`, [JSON_PROTOCOL], { rejectUnauthorized: false });
+    const messages = [];
+    ws.on('message', (d) => messages.push(JSON.parse(d.toString())));
+    return { ws, messages, opened: new Promise((res, rej) => { ws.once('open', res); ws.once('error', rej); }) };
+  };
+  const waitFor = async (pred, label) => {
+    const until = Date.now() + 5000;
+    while (Date.now() < until) {
+      if (pred()) return;
+      await delay(10);
+    }
+    assert.fail(`timed out waiting for ${label}`);
+  };
+
+  const a = open('a');
+  await a.opened;
+  await waitFor(() => a.messages.some((m) => m.event === 'connected'), 'connected');
+  const pong = new Promise((res) => a.ws.once('pong', (d) => res(d.toString())));
+  a.ws.ping('tls-ping');
+  assert.equal(await withTimeout(pong, 5000, 'pong'), 'tls-ping');
+  // 300 KB through the TLS stream (several TLS records and reads), echoed back through the group.
+  const big = 'x'.repeat(300 * 1024);
+  a.ws.send(JSON.stringify({ type: 'joinGroup', group: 'g', ackId: 1 }));
+  await waitFor(() => a.messages.some((m) => m.type === 'ack' && m.ackId === 1), 'join ack');
+  a.ws.send(JSON.stringify({ type: 'sendToGroup', group: 'g', dataType: 'text', data: big, ackId: 2 }));
+  await waitFor(() => a.messages.some((m) => m.type === 'message' && m.data === big), 'the 300 KB message back');
+  const closedA = new Promise((res) => a.ws.once('close', (code) => res(code)));
+  a.ws.close(4001, 'bye');
+  assert.equal(await withTimeout(closedA, 5000, 'close echo'), 4001);
+
+  const b = open('b');
+  await b.opened;
+  await waitFor(() => b.messages.some((m) => m.event === 'connected'), 'connected');
+  const id = b.messages.find((m) => m.event === 'connected').connectionId;
+  const closedB = new Promise((res) => b.ws.once('close', (code, reason) => res({ code, reason: reason.toString() })));
+  assert.equal(await closeConnection(id, 'over tls'), 204);
+  const closeB = await withTimeout(closedB, 5000, 'server close');
+  assert.equal(closeB.code, 1000);
+  assert.equal(closeB.reason, 'over tls');
+  assert.ok(b.messages.some((m) => m.event === 'disconnected' && m.message === 'over tls'));
+  await server.stop();
+});
