@@ -57,7 +57,11 @@ run() {  # run NAME COMMAND...
 }
 
 integration() {  # integration PRESET
-  WPS_SERVER_BIN="$repo/build/$1/src/webpubsub-server" "$repo/tests/integration/run.sh"
+  # The ASan+UBSan pass runs every server with one event-loop thread (connections without
+  # strands, as in the benchmarks); release and TSan with the default, one thread per core.
+  local threads=""
+  [[ $1 == dev ]] && threads=1
+  WPS_SERVER_BIN="$repo/build/$1/src/webpubsub-server" WPS_SERVER_THREADS="$threads" "$repo/tests/integration/run.sh"
 }
 
 for stage in $stages; do

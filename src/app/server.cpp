@@ -83,6 +83,9 @@ bool is_loopback_host(const std::string& host) {
 
 Server::Server(config::Config config)
     : config_(std::move(config)),
+      threads_(config_.threads != 0 ? config_.threads
+                                    : std::max(1u, std::thread::hardware_concurrency())),
+      ioc_(threads_ == 1 ? 1 : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT),
       broker_(make_broker(config_, ioc_)),
       redis_(dynamic_cast<redis::RedisBroker*>(broker_.get())),
       node_(*broker_, hub_limits(config_)),
@@ -91,6 +94,7 @@ Server::Server(config::Config config)
       signals_(ioc_, SIGINT, SIGTERM),
       hangup_(ioc_, SIGHUP),
       shutdown_timer_(ioc_) {
+  context_.single_threaded = threads_ == 1;
   context_.rest_handler = [this](const transport::HttpRequest& request) {
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                          std::chrono::system_clock::now().time_since_epoch())
@@ -253,9 +257,7 @@ void Server::run() {
     shutdown();
   });
   wait_for_hangup();
-  unsigned threads = config_.threads;
-  if (threads == 0)
-    threads = std::max(1u, std::thread::hardware_concurrency());
+  const unsigned threads = threads_;
   std::vector<std::thread> pool;
   pool.reserve(threads - 1);
   for (unsigned i = 1; i < threads; ++i)

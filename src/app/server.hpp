@@ -66,6 +66,9 @@ class Server {
   void check_config();
 
   config::Config config_;
+  // Threads running the event loop (config threads, 0 = one per core).
+  const unsigned threads_;
+  // With one thread, Asio is told so (concurrency hint 1) and sessions need no strand.
   boost::asio::io_context ioc_;
   // The in-memory broker, or the Redis one when redis_url is set (then redis_ points to it).
   std::unique_ptr<core::Broker> broker_;

@@ -38,9 +38,12 @@ void Listener::stop() {
 }
 
 void Listener::do_accept() {
-  acceptor_.async_accept(net::make_strand(ioc_), [self = shared_from_this()](
-                                                     boost::system::error_code ec,
-                                                     net::ip::tcp::socket socket) {
+  // Each connection on its own strand, or straight on the event loop when one thread runs it.
+  const net::any_io_executor executor = context_.single_threaded
+                                            ? net::any_io_executor(ioc_.get_executor())
+                                            : net::any_io_executor(net::make_strand(ioc_));
+  acceptor_.async_accept(executor, [self = shared_from_this()](boost::system::error_code ec,
+                                                               net::ip::tcp::socket socket) {
     if (ec == net::error::operation_aborted || !self->acceptor_.is_open())
       return;
     if (ec) {

@@ -54,6 +54,9 @@ struct ServerContext {
   // Upstream event handlers; null until the server has started.
   webhook::Dispatcher* dispatcher = nullptr;
   std::atomic<std::size_t> open_websockets{0};
+  // One thread runs the event loop: connections use its executor directly instead of a strand
+  // each (handlers cannot run concurrently anyway; posting from other threads stays safe).
+  bool single_threaded = false;
   Counters counters;
 
   // TLS: the server context new connections use (replaced on SIGHUP); null = plain TCP.

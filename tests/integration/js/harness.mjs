@@ -92,6 +92,8 @@ export async function startServer({ args = [], config, env = {}, readyTimeoutMs 
     fullArgs.push('--config', file);
   }
   fullArgs.push(...args);
+  // WPS_SERVER_THREADS: event-loop threads for every server a test does not set itself.
+  if (process.env.WPS_SERVER_THREADS && !fullArgs.includes('--threads')) fullArgs.push('--threads', process.env.WPS_SERVER_THREADS);
   const proc = spawn(SERVER_BIN, fullArgs, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
