@@ -1,6 +1,6 @@
 // loadgen: a single-threaded WebSocket load generator for webpubsub-server and peers.
 //
-// It opens N subscriber WebSockets (Azure Web PubSub simple / json / json.reliable clients with
+// It opens N subscriber WebSockets (Azure Web PubSub simple / json / json.reliable / protobuf clients with
 // tokens it mints itself, or plain WebSockets from a URL template for peers such as nginx+nchan),
 // then publishes at stepped target rates over REST (keep-alive HTTP, a JWT per request), over a
 // json.webpubsub.azure.v1 publisher connection (sendToGroup), or by HTTP POST to a generic URL.
@@ -81,7 +81,7 @@ struct Options {
   std::string group = "g";
   std::size_t groups = 1;
   std::string key = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH";
-  std::string protocol = "json";  // simple | json | reliable
+  std::string protocol = "json";  // simple | json | reliable | protobuf
   std::size_t connections = 1000;
   // rest | ws | http | none | echo (each subscriber sends its own messages: a webhook echo)
   // | members (each subscriber sends sendToGroup to its own group: small groups)
@@ -111,7 +111,7 @@ struct Options {
   std::fprintf(stderr,
                "loadgen: %s\n"
                "usage: loadgen [--mode awps|generic] [--port N] [--publish-port N] [--host H] [--hub H] [--group G]\n"
-               "  [--groups K] [--key KEY] [--protocol simple|json|reliable] [--connections N]\n"
+               "  [--groups K] [--key KEY] [--protocol simple|json|reliable|protobuf] [--connections N]\n"
                "  [--publish rest|rest-user|ws|members|http|echo|none] [--publish-url URL] [--subscribe-url-template URL]\n"
                "  [--rates r1,r2,...] [--step-seconds S] [--drain-seconds S] [--duration S]\n"
                "  [--hold-seconds S] [--payload BYTES] [--cpu N] [--server-pid PID]\n"
@@ -174,10 +174,10 @@ Options parse_options(int argc, char** argv) {
     if (o.publish != "none") o.publish = "http";
     if (o.publish == "http" && o.publish_url.empty()) usage("generic mode needs --publish-url");
   }
-  if ((o.publish == "members") && o.protocol != "json")
-    usage("--publish members needs --protocol json");
-  if (o.protocol != "simple" && o.protocol != "json" && o.protocol != "reliable")
-    usage("--protocol must be simple, json or reliable");
+  if ((o.publish == "members") && o.protocol != "json" && o.protocol != "protobuf")
+    usage("--publish members needs --protocol json or protobuf");
+  if (o.protocol != "simple" && o.protocol != "json" && o.protocol != "reliable" && o.protocol != "protobuf")
+    usage("--protocol must be simple, json, reliable or protobuf");
   if (o.duration <= 0 || o.duration > 600) usage("--duration must be in (0, 600]");
   return o;
 }
@@ -389,6 +389,31 @@ void note_delivery(std::string_view frame) {
   g_run->last_delivery_ns = now;
 }
 
+// protobuf.webpubsub.azure.v1 UpstreamMessage { send_to_group_message (1) { group (1),
+// data (3): MessageData { text_data (1) } } }, without ack id or noEcho.
+void append_varint(std::string& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out += static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  out += static_cast<char>(v);
+}
+void append_field(std::string& out, unsigned field, std::string_view bytes) {
+  append_varint(out, (field << 3) | 2u);  // length-delimited
+  append_varint(out, bytes.size());
+  out += bytes;
+}
+std::string protobuf_send_to_group(std::string_view group, std::string_view text) {
+  std::string data;
+  append_field(data, 1, text);
+  std::string send;
+  append_field(send, 1, group);
+  append_field(send, 3, data);
+  std::string upstream;
+  append_field(upstream, 1, send);
+  return upstream;
+}
+
 // Client-to-server frames are masked (RFC 6455 5.3).
 void append_masked_frame(std::string& out, unsigned opcode, std::string_view payload) {
   static std::uint32_t seed = 0x9e3779b9u;
@@ -475,6 +500,10 @@ class WsConn : public std::enable_shared_from_this<WsConn> {
 
   void send_text(std::string_view payload) {
     append_masked_frame(wbuf_pending_, 1, payload);
+    flush();
+  }
+  void send_binary(std::string_view payload) {
+    append_masked_frame(wbuf_pending_, 2, payload);
     flush();
   }
   bool is_open() const { return open_; }
@@ -601,6 +630,9 @@ class WsConn : public std::enable_shared_from_this<WsConn> {
       case 0x2:
         if (publisher_) return;  // acks and the connected message
         if (payload.size() > 11 && payload.substr(0, 10) == R"({"type":"s)") return;  // system
+        // protobuf.webpubsub.azure.v1: a DownstreamMessage; only data_message (field 2, tag 0x12)
+        // carries a delivery (ack_message is 0x0a, system_message 0x1a).
+        if (opcode == 0x2 && g_run->opt.protocol == "protobuf" && !payload.empty() && payload[0] != '\x12') return;
         note_delivery(payload);
         if (g_run->opt.protocol == "reliable") {
           static constexpr std::string_view k = R"("sequenceId":)";
@@ -767,6 +799,7 @@ std::string client_token(const Options& o, std::size_t i, std::size_t group_inde
 std::string subprotocol_for(const std::string& protocol) {
   if (protocol == "json") return "json.webpubsub.azure.v1";
   if (protocol == "reliable") return "json.reliable.webpubsub.azure.v1";
+  if (protocol == "protobuf") return "protobuf.webpubsub.azure.v1";
   return "";
 }
 
@@ -1082,8 +1115,12 @@ class Driver {
         const std::size_t i = (pub_counter_ + k) % subs_.size();
         auto& c = subs_[i];
         if (!c->is_open() || c->queued_bytes() > (1u << 16)) continue;
-        c->send_text(R"({"type":"sendToGroup","group":")" + o_.group + std::to_string(i % o_.groups) +
-                     R"(","dataType":"text","data":")" + make_payload(now_ns()) + "\"}");
+        const std::string group = o_.group + std::to_string(i % o_.groups);
+        if (o_.protocol == "protobuf")
+          c->send_binary(protobuf_send_to_group(group, make_payload(now_ns())));
+        else
+          c->send_text(R"({"type":"sendToGroup","group":")" + group + R"(","dataType":"text","data":")" +
+                       make_payload(now_ns()) + "\"}");
         pub_counter_ += k + 1;
         ++run_.published;
         return true;

@@ -4,7 +4,7 @@
 # Server pinned to SERVER_CPU (one event-loop thread), loadgen to LOADGEN_CPU.
 #   TARGET=wps   (default) webpubsub-server, json.webpubsub.azure.v1 subscribers, REST publish
 #   TARGET=nchan nginx + nchan, WebSocket subscribers, HTTP POST publish (generic mode)
-# Env: SIZES="1000 5000 10000", PAYLOAD=256, PROTOCOL=json|simple|reliable, PUBLISH=rest|ws,
+# Env: SIZES="1000 5000 10000", PAYLOAD=256, PROTOCOL=json|simple|reliable|protobuf, PUBLISH=rest|ws,
 #      STEP_SECONDS=4, PUBLISH_CONNS=4 (keep-alive publishers, one request in flight each).
 #      Results: one JSON line per N in $RESULTS/broadcast-$TARGET.jsonl.
 source "$(dirname "$0")/lib.sh"

@@ -4,7 +4,8 @@
 # round-robin, so every publish is GROUP_SIZE deliveries. The delivery rate is stepped up until
 # p99 > 100 ms, the server core saturates, or deliveries fall behind.
 # Server pinned to SERVER_CPU (one event-loop thread), loadgen to LOADGEN_CPU.
-# Env: SIZES="1000 10000", GROUP_SIZE=10, PAYLOAD=256, STEP_SECONDS=4, DELIVERIES="...".
+# Env: SIZES="1000 10000", GROUP_SIZE=10, PAYLOAD=256, STEP_SECONDS=4, DELIVERIES="...",
+#      PROTOCOL=json|protobuf (the members publish in their own protocol).
 # Results: one JSON line per N in $RESULTS/small-groups.jsonl.
 source "$(dirname "$0")/lib.sh"
 SIZES=${SIZES:-"1000 10000"}
@@ -21,7 +22,7 @@ for n in $SIZES; do
   echo "== small groups N=$n groups=$groups of $GROUP_SIZE payload=$PAYLOAD publishes/s=$rates" >&2
   start_wps
   loadgen "$OUT" --label "wps small groups N=$n size=$GROUP_SIZE" --port "$WPS_PORT" --connections "$n" \
-    --groups "$groups" --payload "$PAYLOAD" --protocol json --publish members \
+    --groups "$groups" --payload "$PAYLOAD" --protocol "${PROTOCOL:-json}" --publish members \
     --rates "$rates" --step-seconds "$STEP_SECONDS" --duration 60 --slo-p99-ms "${SLO_MS:-100}" --server-pid "$SERVER_PID"
   stop_server
 done
