@@ -110,7 +110,9 @@ export async function startServer({ args = [], config, env = {}, readyTimeoutMs 
     output: () => `--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`,
     stdout: () => stdout,
     stderr: () => stderr,
-    async stop(signal = 'SIGTERM', timeoutMs = 5000) {
+    // The server's own bound after SIGTERM is its shutdown grace (3 s); the rest of the timeout is
+    // for a sanitizer build's slow exit on a loaded machine.
+    async stop(signal = 'SIGTERM', timeoutMs = 10000) {
       if (proc.exitCode !== null || proc.signalCode !== null) {
         liveServers.delete(server);
         return exited;
@@ -121,6 +123,8 @@ export async function startServer({ args = [], config, env = {}, readyTimeoutMs 
       } catch (err) {
         proc.kill('SIGKILL');
         await exited;
+        // What the server said last tells why it did not stop.
+        err.message += `\n${server.output().slice(-3000)}`;
         throw err;
       } finally {
         liveServers.delete(server);

@@ -200,3 +200,15 @@ TEST(SplitProtocolsTest, TrimsAndSplits) {
 
 }  // namespace
 }  // namespace wps::transport
+
+TEST(WebSocketAcceptKeyTest, Rfc6455ExampleAndBadKeys) {
+  // RFC 6455 §1.3.
+  EXPECT_EQ(wps::transport::websocket_accept_key("dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+  EXPECT_EQ(wps::transport::websocket_accept_key("  dGhlIHNhbXBsZSBub25jZQ==\t"),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+  EXPECT_EQ(wps::transport::websocket_accept_key(""), "");
+  EXPECT_EQ(wps::transport::websocket_accept_key("c2hvcnQ="), "");                      // 5 bytes
+  EXPECT_EQ(wps::transport::websocket_accept_key("AAAAAAAAAAAAAAAAAAAAAAAAAAAA"), "");  // 21 bytes
+  EXPECT_EQ(wps::transport::websocket_accept_key("not base64 at all!!!!!!!"), "");
+}
