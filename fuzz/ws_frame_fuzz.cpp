@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/protobuf_wire.hpp"
 #include "protocol/ws_frame.hpp"
 
 namespace {
@@ -39,7 +40,7 @@ std::vector<Event> run(const std::string& input, std::size_t step, bool pause) {
     if (e.kind == ReadEvent::Kind::message) {
       check(e.payload.size() <= kLimit);
       if (!e.binary)
-        check(wps::protocol::ws::is_valid_utf8(e.payload));
+        check(wps::protocol::protobuf::wire::is_valid_utf8(e.payload));
     }
     if (e.kind == ReadEvent::Kind::error)
       check(e.code == 1002 || e.code == 1007 || e.code == 1009);

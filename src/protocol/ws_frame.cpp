@@ -59,31 +59,6 @@ bool is_valid_close_code(std::uint16_t code) {
   return code >= 3000 && code <= 4999;
 }
 
-bool is_valid_utf8(std::string_view text) noexcept {
-  // ASCII runs eight bytes at a time; everything else through the shared sequence check.
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    if (pos + 8 <= text.size()) {
-      std::uint64_t word = 0;
-      std::memcpy(&word, text.data() + pos, 8);
-      if ((word & 0x8080808080808080ULL) == 0) {
-        pos += 8;
-        continue;
-      }
-    }
-    if (static_cast<std::uint8_t>(text[pos]) < 0x80) {
-      ++pos;
-      continue;
-    }
-    std::size_t bad_length = 0;
-    const std::size_t length = protobuf::wire::utf8_sequence_length(text, pos, bad_length);
-    if (length == 0)
-      return false;
-    pos += length;
-  }
-  return true;
-}
-
 void FrameReader::unmask(char* data, std::uint64_t length,
                          const std::array<std::uint8_t, 4>& mask) {
   std::uint64_t i = 0;
@@ -204,7 +179,7 @@ bool FrameReader::on_frame(const Header& header, char* payload_data, ReadEvent& 
           event = error_event(1002, "Invalid close code.");
           return false;
         }
-        if (!is_valid_utf8(event.reason)) {
+        if (!protobuf::wire::is_valid_utf8(event.reason)) {
           event = error_event(1007, "The close reason is not valid UTF-8.");
           return false;
         }
@@ -225,7 +200,7 @@ bool FrameReader::on_frame(const Header& header, char* payload_data, ReadEvent& 
     }
     message = message_;
   }
-  if (opcode == 0x1 && !is_valid_utf8(message)) {
+  if (opcode == 0x1 && !protobuf::wire::is_valid_utf8(message)) {
     event = error_event(1007, "A text message that is not valid UTF-8.");
     return false;
   }

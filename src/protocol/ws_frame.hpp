@@ -68,8 +68,6 @@ std::string encode_close_frame(std::uint16_t code, std::string_view reason);
 // 3000-4999 ranges; 1004-1006, 1015 and everything else are protocol errors.
 bool is_valid_close_code(std::uint16_t code);
 
-bool is_valid_utf8(std::string_view text) noexcept;
-
 // What FrameReader reports.
 struct ReadEvent {
   enum class Kind { message, ping, pong, close, error };

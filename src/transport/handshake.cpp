@@ -34,6 +34,16 @@ std::string to_lower(std::string_view s) {
   return out;
 }
 
+// Without the optional white space (spaces and tabs) HTTP allows around a header value or list
+// element.
+std::string_view trim_ows(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
+    text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t'))
+    text.remove_suffix(1);
+  return text;
+}
+
 HandshakeReject reject(unsigned status, std::string code, std::string message) {
   return HandshakeReject{status, std::move(code), std::move(message)};
 }
@@ -100,11 +110,7 @@ core::ProtocolKind protocol_kind_of(const std::vector<std::string_view>& offered
 void split_protocols(std::string_view value, std::vector<std::string_view>& out) {
   while (!value.empty()) {
     const std::size_t comma = value.find(',');
-    std::string_view token = value.substr(0, comma);
-    while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
-      token.remove_prefix(1);
-    while (!token.empty() && (token.back() == ' ' || token.back() == '\t'))
-      token.remove_suffix(1);
+    const std::string_view token = trim_ows(value.substr(0, comma));
     if (!token.empty())
       out.push_back(token);
     if (comma == std::string_view::npos)
@@ -202,15 +208,18 @@ HandshakeDecision decide_handshake(const HandshakeRequest& request, const config
   return accept;
 }
 
-std::string websocket_accept_key(std::string_view key) {
-  while (!key.empty() && (key.front() == ' ' || key.front() == '\t'))
-    key.remove_prefix(1);
-  while (!key.empty() && (key.back() == ' ' || key.back() == '\t'))
-    key.remove_suffix(1);
+bool is_websocket_key(std::string_view key) {
+  key = trim_ows(key);
+  if (key.size() != 24)
+    return false;
   const std::optional<std::string> nonce = util::base64_decode(key);
-  if (key.size() != 24 || !nonce || nonce->size() != 16)
+  return nonce && nonce->size() == 16;
+}
+
+std::string websocket_accept_key(std::string_view key) {
+  if (!is_websocket_key(key))
     return {};
-  std::string input(key);
+  std::string input(trim_ows(key));
   input += "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;

@@ -173,7 +173,7 @@ void HttpSession<Stream>::handle_client_endpoint(Request&& request) {
       write(std::move(response));
       return;
     }
-    if (websocket_accept_key(request[http::field::sec_websocket_key]).empty()) {
+    if (!is_websocket_key(request[http::field::sec_websocket_key])) {
       write(make_error_response(400, "BadRequest", "Missing or invalid Sec-WebSocket-Key.",
                                 request.version(), false, false));
       return;

@@ -112,7 +112,7 @@ void WebSocketSession<Stream>::run(HandshakeAccept&& accept, std::string_view ac
     socket_.non_blocking(true, ignored);
   }
   last_input_ = std::chrono::steady_clock::now();
-  arm_keep_alive(last_input_ + context_.config.limits.keep_alive_interval);
+  arm_timer(last_input_ + context_.config.limits.keep_alive_interval);
   // Join the hub (and the token's groups) before the 101 goes out: once a client sees its
   // upgrade succeed, messages to it and to its groups reach it. The 101 and what was sent
   // meanwhile (`connected`, early messages) go out in one write.
@@ -256,8 +256,6 @@ void WebSocketSession<Stream>::on_readable(error_code ec) {
         on_peer_gone();
         return;
       }
-      last_input_ = std::chrono::steady_clock::now();
-      ping_sent_ = false;
       consume(std::span<char>(buffer, bytes));
       if (!can_read() || bytes < kReadChunk)
         break;
@@ -275,14 +273,15 @@ void WebSocketSession<Stream>::on_tls_read(error_code ec, std::size_t bytes) {
     on_peer_gone();
     return;
   }
-  last_input_ = std::chrono::steady_clock::now();
-  ping_sent_ = false;
   consume(std::span<char>(tls_buffer_.get(), bytes));
   pump();
 }
 
 template <class Stream>
 void WebSocketSession<Stream>::consume(std::span<char> bytes) {
+  // Any input counts for the keep-alive.
+  last_input_ = std::chrono::steady_clock::now();
+  ping_sent_ = false;
   in_read_ = true;
   reader_.feed(bytes, [this](const ws::ReadEvent& event) { return on_event(event); });
   in_read_ = false;
@@ -314,16 +313,11 @@ bool WebSocketSession<Stream>::on_event(const ws::ReadEvent& event) {
       if (phase_ == Phase::open) {
         // The client ends its session (not recoverable): echo its code, drop what is queued.
         phase_ = Phase::closing;
-        timer_.expires_after(context_.config.limits.handshake_timeout);
-        timer_.async_wait(
-            [self = this->shared_from_this()](error_code ec) { self->on_keep_alive(ec); });
+        arm_timer(std::chrono::steady_clock::now() + context_.config.limits.handshake_timeout);
         if (reliable_)
           reliable_->detach(this, /*recoverable=*/false);
         unregister("");
-        while (queue_.size() > (writing_ ? inflight_ : 0U)) {
-          queued_bytes_ -= queue_.back()->data.size();
-          queue_.pop_back();
-        }
+        drop_unsent();
         control().close_frame = ws::encode_close_frame(event.code, {});
         WPS_LOG(debug, "ws") << "client closed " << id_ << " code=" << event.code;
         if (!writing_)
@@ -502,15 +496,20 @@ void WebSocketSession<Stream>::enqueue(core::SharedFrame frame) {
     WPS_LOG(info, "ws") << "closing slow consumer " << id_ << " (" << queue_.size() << " messages, "
                         << queued_bytes_ << " bytes queued)";
     // A slow consumer gets nothing more of what is queued: only the close.
-    while (queue_.size() > (writing_ ? inflight_ : 0U)) {
-      queued_bytes_ -= queue_.back()->data.size();
-      queue_.pop_back();
-    }
+    drop_unsent();
     begin_close(core::close_code::policy_violation, "SlowClient: the outgoing queue is full.");
     return;
   }
   queued_bytes_ += frame->data.size();
   queue_.push_back(std::move(frame));
+}
+
+template <class Stream>
+void WebSocketSession<Stream>::drop_unsent() {
+  while (queue_.size() > (writing_ ? inflight_ : 0U)) {
+    queued_bytes_ -= queue_.back()->data.size();
+    queue_.pop_back();
+  }
 }
 
 template <class Stream>
@@ -674,13 +673,13 @@ void WebSocketSession<Stream>::release_control() {
 // ---- keep-alive, closing --------------------------------------------------------------------
 
 template <class Stream>
-void WebSocketSession<Stream>::arm_keep_alive(std::chrono::steady_clock::time_point at) {
+void WebSocketSession<Stream>::arm_timer(std::chrono::steady_clock::time_point at) {
   timer_.expires_at(at);
-  timer_.async_wait([self = this->shared_from_this()](error_code ec) { self->on_keep_alive(ec); });
+  timer_.async_wait([self = this->shared_from_this()](error_code ec) { self->on_timer(ec); });
 }
 
 template <class Stream>
-void WebSocketSession<Stream>::on_keep_alive(error_code ec) {
+void WebSocketSession<Stream>::on_timer(error_code ec) {
   if (ec || phase_ == Phase::closed)
     return;
   const auto now = std::chrono::steady_clock::now();
@@ -700,7 +699,7 @@ void WebSocketSession<Stream>::on_keep_alive(error_code ec) {
     return;
   }
   if (idle < interval) {
-    arm_keep_alive(last_input_ + interval);
+    arm_timer(last_input_ + interval);
     return;
   }
   if (!ping_sent_) {
@@ -709,7 +708,7 @@ void WebSocketSession<Stream>::on_keep_alive(error_code ec) {
     if (!writing_)
       write_next();
   }
-  arm_keep_alive(last_input_ + 2 * interval);
+  arm_timer(last_input_ + 2 * interval);
 }
 
 template <class Stream>
@@ -720,8 +719,7 @@ void WebSocketSession<Stream>::begin_close(std::uint16_t code, std::string reaso
   phase_ = Phase::closing;
   // The queue, the close frame and the peer's answer get the handshake timeout; then the TCP
   // connection is dropped.
-  timer_.expires_after(context_.config.limits.handshake_timeout);
-  timer_.async_wait([self = this->shared_from_this()](error_code ec) { self->on_keep_alive(ec); });
+  arm_timer(std::chrono::steady_clock::now() + context_.config.limits.handshake_timeout);
   if (reliable_ && !from_logical)
     reliable_->detach(this, /*recoverable=*/false);
   // Unregister now: a closing connection receives nothing new and no longer "exists".

@@ -81,6 +81,8 @@ class WebSocketSession final : public core::Connection,
   void drain_inbox();
   // Queues `frame` (or closes a slow consumer); the caller starts the write.
   void enqueue(core::SharedFrame frame);
+  // Drops the queued frames that are not part of the write in flight.
+  void drop_unsent();
   // Writes everything pending -- the 101, a pong, queued frames up to kMaxBatchFrames /
   // kMaxBatchBytes, the close frame once the queue is empty -- in one gather write, tried at
   // once (plain TCP) and finished asynchronously only when the socket is full. Drops frames
@@ -89,10 +91,10 @@ class WebSocketSession final : public core::Connection,
   void on_written();
   void on_async_write(boost::system::error_code ec);
 
-  // Keep-alive: a ping after keep_alive_interval without input from the client, the end after
-  // twice that. While closing, the same timer bounds the close handshake.
-  void arm_keep_alive(std::chrono::steady_clock::time_point at);
-  void on_keep_alive(boost::system::error_code ec);
+  // The one timer. Open: keep-alive, a ping after keep_alive_interval without input from the
+  // client, the end after twice that. Closing: the deadline of the close handshake.
+  void arm_timer(std::chrono::steady_clock::time_point at);
+  void on_timer(boost::system::error_code ec);
 
   // `from_logical`: the close was ordered through core::Connection::close (by the hub or the
   // reliable connection); otherwise the session itself refuses the client, which also ends a

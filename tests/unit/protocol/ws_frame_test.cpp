@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "protocol/protobuf_wire.hpp"
+
 namespace wps::protocol::ws {
 namespace {
 
@@ -202,7 +204,7 @@ TEST(WsFrameEncode, ControlAndCloseFrames) {
   reason += "\xc3\xa9";  // é straddles byte 123
   const std::string cut = encode_close_frame(1000, reason);
   EXPECT_EQ(cut.size(), 2U + 2U + 122U);
-  EXPECT_TRUE(is_valid_utf8(cut.substr(4)));
+  EXPECT_TRUE(protobuf::wire::is_valid_utf8(cut.substr(4)));
 }
 
 TEST(WsFrameEncode, CloseCodesAndUtf8) {
@@ -215,10 +217,10 @@ TEST(WsFrameEncode, CloseCodesAndUtf8) {
   EXPECT_FALSE(is_valid_close_code(1015));
   EXPECT_FALSE(is_valid_close_code(2999));
   EXPECT_FALSE(is_valid_close_code(5000));
-  EXPECT_TRUE(is_valid_utf8("plain ascii that is longer than eight bytes"));
-  EXPECT_TRUE(is_valid_utf8("\xe2\x82\xac"));
-  EXPECT_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));  // above U+10FFFF
-  EXPECT_FALSE(is_valid_utf8("abcdefgh\x80"));
+  EXPECT_TRUE(protobuf::wire::is_valid_utf8("plain ascii that is longer than eight bytes"));
+  EXPECT_TRUE(protobuf::wire::is_valid_utf8("\xe2\x82\xac"));
+  EXPECT_FALSE(protobuf::wire::is_valid_utf8("\xf4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_FALSE(protobuf::wire::is_valid_utf8("abcdefgh\x80"));
 }
 
 }  // namespace
