@@ -70,13 +70,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } else if ((mode & 2) == 0) {
     // No --config here: a fuzzed path could name /dev/zero.
     for (std::string& arg : lines(rest))
-      if (!arg.starts_with("--config"))
+      if (!arg.starts_with("--config") && !arg.starts_with("--emulator-config"))
         args.push_back(std::move(arg));
   } else {
     for (const std::string& line : lines(rest)) {
       const std::size_t eq = line.find('=');
       if (eq != std::string::npos && line.compare(0, eq, "WPS_ACCESS_KEY") != 0 &&
-          line.compare(0, eq, "WPS_CONFIG") != 0)
+          line.compare(0, eq, "WPS_CONFIG") != 0 && line.compare(0, eq, "WPS_EMULATOR_CONFIG") != 0)
         env[line.substr(0, eq)] = line.substr(eq + 1);
     }
   }
@@ -84,6 +84,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const LoadResult result = load_config(args, env);
   if (result.help) {
     check(!result.config && !result.help_text.empty());
+    return 0;
+  }
+  if (result.version) {
+    check(!result.config && result.error.empty());
     return 0;
   }
   check(result.config.has_value() != !result.error.empty());

@@ -108,6 +108,13 @@ struct Config {
   // this is set.
   bool allow_default_key_on_public_address = false;
 
+  // Local development, as Microsoft's emulator (WebPubSub:AllowUnvalidatedEntraTokens): REST
+  // accepts bearer tokens whose audience is the Web PubSub resource (https://webpubsub.azure.com)
+  // checking audience and lifetime only, never the signature. Refused at startup on a
+  // non-loopback address unless the second switch is set too.
+  bool allow_unvalidated_entra_tokens = false;
+  bool allow_unvalidated_entra_tokens_on_public_address = false;
+
   std::string primary_key = kDevelopmentAccessKey;
   std::optional<std::string> secondary_key;
 

@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "config/checks.hpp"
+#include "config/emulator.hpp"
 
 namespace wps::config {
 namespace {
@@ -279,6 +280,27 @@ const std::vector<Setting>& settings() {
          [](Config& c, const Input& in) { c.allow_default_key_on_public_address = in.boolean(); },
          [](const Config& c) { return show_bool(c.allow_default_key_on_public_address); },
          [](const Config&) { return std::string(); }});
+    t.push_back(
+        {"allow-unvalidated-entra-tokens", "WPS_ALLOW_UNVALIDATED_ENTRA_TOKENS",
+         "allowUnvalidatedEntraTokens", "",
+         "Local development, as Microsoft's emulator: REST accepts Microsoft Entra bearer tokens "
+         "for https://webpubsub.azure.com checking only audience and lifetime, NOT the "
+         "signature (server SDKs with a TokenCredential; they need https: --tls-self-signed).",
+         [](Config& c, const Input& in) { c.allow_unvalidated_entra_tokens = in.boolean(); },
+         [](const Config& c) { return show_bool(c.allow_unvalidated_entra_tokens); },
+         [](const Config&) { return std::string(); }});
+    t.push_back({"allow-unvalidated-entra-tokens-on-public-address",
+                 "WPS_ALLOW_UNVALIDATED_ENTRA_TOKENS_ON_PUBLIC_ADDRESS",
+                 "allowUnvalidatedEntraTokensOnPublicAddress", "",
+                 "Allow --allow-unvalidated-entra-tokens on a non-loopback address: anyone who "
+                 "reaches it can then call the REST API with a made-up token.",
+                 [](Config& c, const Input& in) {
+                   c.allow_unvalidated_entra_tokens_on_public_address = in.boolean();
+                 },
+                 [](const Config& c) {
+                   return show_bool(c.allow_unvalidated_entra_tokens_on_public_address);
+                 },
+                 [](const Config&) { return std::string(); }});
     t.push_back({"public-origin", "WPS_PUBLIC_ORIGIN", "publicOrigin", "URL",
                  "Public http(s)://host[:port] behind a proxy, for token audiences and links; "
                  "empty: the request's Host.",
@@ -544,7 +566,9 @@ struct FlagValue {
 
 struct CommandLine {
   bool help = false;
+  bool version = false;
   std::optional<std::string> config_file;
+  bool emulator_format = false;  // the file came with --emulator-config
   std::vector<FlagValue> values;
   std::string error;  // first problem; reported unless --help was given
 };
@@ -560,6 +584,10 @@ CommandLine parse_args(const std::vector<std::string>& args) {
     const std::string& arg = args[i];
     if (arg == "-h" || arg == "--help") {
       cl.help = true;
+      continue;
+    }
+    if (arg == "--version") {
+      cl.version = true;
       continue;
     }
     if (!arg.starts_with("--") || arg.size() == 2) {
@@ -579,9 +607,9 @@ CommandLine parse_args(const std::vector<std::string>& args) {
     }
     const std::string label = "--" + name;
     const Setting* setting = find_by_flag(name);
-    const bool is_config = name == "config";
-    if (name == "help") {
-      note("--help takes no value");
+    const bool is_config = name == "config" || name == "emulator-config";
+    if (name == "help" || name == "version") {
+      note(label + " takes no value");
       continue;
     }
     if (setting == nullptr && !is_config) {
@@ -602,7 +630,10 @@ CommandLine parse_args(const std::vector<std::string>& args) {
       }
     }
     if (is_config) {
+      if (cl.config_file && (name == "emulator-config") != cl.emulator_format)
+        note("give either --config or --emulator-config, not both");
       cl.config_file = *value;
+      cl.emulator_format = name == "emulator-config";
     } else {
       cl.values.push_back({setting, Input(label, value ? *value : std::string("true"))});
     }
@@ -931,7 +962,14 @@ std::string help_text() {
          "  --config FILE\n"
          "      env WPS_CONFIG; default: none\n"
          "      JSON config file (comments and trailing commas allowed; see\n"
-         "      docs/CONFIGURATION.md). Without it no file is read.\n";
+         "      docs/CONFIGURATION.md). Without it no file is read. A file in the format\n"
+         "      of Microsoft's Web PubSub emulator (appsettings.json with a WebPubSub\n"
+         "      section, Urls or Logging) is recognised and read as such.\n"
+         "  --emulator-config FILE\n"
+         "      env WPS_EMULATOR_CONFIG; default: none\n"
+         "      Microsoft's emulator's appsettings.json (WebPubSub:AccessKey,\n"
+         "      AllowUnvalidatedEntraTokens, Hubs:<hub>:EventHandlers; Urls; Logging),\n"
+         "      instead of --config. Event handlers reload when the file changes.\n";
   for (const Setting& s : settings()) {
     out << "  --" << s.flag;
     if (!s.is_switch()) {
@@ -940,7 +978,9 @@ std::string help_text() {
     out << "\n      env " << s.env << "; file key " << s.key << "; default: " << s.show(defaults)
         << "\n      " << s.meaning << "\n";
   }
-  out << "  -h, --help\n"
+  out << "  --version\n"
+         "      Print the version and exit.\n"
+         "  -h, --help\n"
          "      Print this help and exit.\n";
   return out.str();
 }
@@ -956,6 +996,10 @@ LoadResult load_config(const std::vector<std::string>& args,
     result.help_text = help_text();
     return result;
   }
+  if (cl.version && cl.error.empty()) {
+    result.version = true;
+    return result;
+  }
   if (!cl.error.empty()) {
     result.error = cl.error;
     return result;
@@ -963,15 +1007,28 @@ LoadResult load_config(const std::vector<std::string>& args,
   try {
     Config config;
 
-    // Config file: --config beats WPS_CONFIG.
+    // Config file: --config / --emulator-config beat WPS_CONFIG / WPS_EMULATOR_CONFIG.
     std::optional<std::string> file;
     std::string file_source;
+    bool emulator_format = false;
     if (cl.config_file) {
       file = cl.config_file;
-      file_source = "--config";
-    } else if (auto it = env.find("WPS_CONFIG"); it != env.end()) {
-      file = it->second;
-      file_source = "WPS_CONFIG";
+      emulator_format = cl.emulator_format;
+      file_source = emulator_format ? "--emulator-config" : "--config";
+    } else {
+      const auto plain = env.find("WPS_CONFIG");
+      const auto emulator = env.find("WPS_EMULATOR_CONFIG");
+      if (plain != env.end() && emulator != env.end()) {
+        throw LoadError("set either WPS_CONFIG or WPS_EMULATOR_CONFIG, not both");
+      }
+      if (plain != env.end()) {
+        file = plain->second;
+        file_source = "WPS_CONFIG";
+      } else if (emulator != env.end()) {
+        file = emulator->second;
+        file_source = "WPS_EMULATOR_CONFIG";
+        emulator_format = true;
+      }
     }
     std::vector<std::pair<std::string, HubEntry>> hubs;
     if (file) {
@@ -979,7 +1036,17 @@ LoadResult load_config(const std::vector<std::string>& args,
         throw LoadError(file_source + ": the file name must not be empty");
       }
       result.config_file = *file;
-      hubs = apply_file(parse_json_file(*file, file_source), config);
+      json::value root = parse_json_file(*file, file_source);
+      // Microsoft's emulator's appsettings.json is recognised by its keys, or named as such.
+      if (emulator_format || looks_like_emulator_settings(root)) {
+        try {
+          root = translate_emulator_settings(root);
+        } catch (const EmulatorSettingsError& e) {
+          throw LoadError(e.what());
+        }
+        result.emulator_format = true;
+      }
+      hubs = apply_file(root, config);
     }
 
     // Environment variables, then flags (in the order given; the last one wins).

@@ -17,6 +17,8 @@ struct LoadResult {
   bool help = false;             // --help was given: print help_text and exit 0
   std::string help_text;
   std::string config_file;  // the file that was read, if any (for reload and logging)
+  bool emulator_format = false;  // that file was Microsoft's emulator's appsettings.json
+  bool version = false;          // --version was given: print the version and exit 0
 };
 
 // `args` excludes argv[0]. `env` is the process environment (injected for tests).

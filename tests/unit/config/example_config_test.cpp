@@ -1,4 +1,5 @@
-// deploy/example-config.json must stay loadable. Found through WPS_SOURCE_DIR if set, else by
+// deploy/example-config.json and the Debian package's deploy/package/config.json must stay
+// loadable. Found through WPS_SOURCE_DIR if set, else by
 // walking up from the working directory (ctest runs in the build tree, usually inside the source
 // tree); skipped when it cannot be found.
 
@@ -16,8 +17,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::optional<fs::path> find_example() {
-  const fs::path relative = fs::path("deploy") / "example-config.json";
+std::optional<fs::path> find_example(const fs::path& relative = fs::path("deploy") /
+                                                                "example-config.json") {
   std::error_code ec;
   if (const char* source_dir = std::getenv("WPS_SOURCE_DIR"); source_dir != nullptr) {
     if (fs::is_regular_file(fs::path(source_dir) / relative, ec)) {
@@ -69,6 +70,22 @@ TEST(ExampleConfig, LoadsAndSaysWhatTheDocsSay) {
       load_config({"--config", path->string()}, {{"WPS_ACCESS_KEY", "a-real-secret-key"}});
   ASSERT_TRUE(with_key.config) << with_key.error;
   EXPECT_FALSE(with_key.config->uses_development_key());
+}
+
+TEST(PackageConfig, LoadsLoopbackOnlyWithTheKeyFromTheEnvironment) {
+  const auto path = find_example(fs::path("deploy") / "package" / "config.json");
+  if (!path) {
+    GTEST_SKIP() << "deploy/package/config.json not found; set WPS_SOURCE_DIR";
+  }
+  const LoadResult r = load_config({"--config", path->string()},
+                                   {{"WPS_ACCESS_KEY", "random-key-from-the-environment-file"}});
+  ASSERT_TRUE(r.config) << r.error;
+  EXPECT_FALSE(r.emulator_format);
+  EXPECT_EQ(r.config->host, "localhost");
+  EXPECT_EQ(r.config->port, 8080);
+  EXPECT_FALSE(r.config->uses_development_key());
+  EXPECT_FALSE(r.config->default_hub.allow_anonymous);
+  EXPECT_TRUE(r.config->hubs.empty());
 }
 
 }  // namespace
