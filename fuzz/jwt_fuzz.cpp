@@ -1,10 +1,12 @@
 // libFuzzer target for the JWT verifier and the audience helpers.
-// The input is verified as a token with a fixed key; the bytes are also fed to the audience
-// helpers (as audience, hub and request-target), and re-signed to check sign/verify agree.
+// The input is verified as a token with a fixed key, and read unverified (Entra tokens under
+// --allow-unvalidated-entra-tokens); the bytes are also fed to the audience helpers (as
+// audience, hub and request-target), and re-signed to check sign/verify agree.
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +37,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::vector<std::string> origins = {"http://localhost:8080", "https://localhost:8080"};
 
   const VerifyResult result = verify_token(input, options);
+  // Whatever verifies also reads unverified, to the same claims.
+  const std::optional<Claims> unverified = read_unverified_claims(input);
+  if (unverified)
+    (void)lifetime_error(*unverified, options);
+  if (result) {
+    check(unverified.has_value());
+    check(unverified->audiences == result.claims->audiences);
+    check(unverified->exp == result.claims->exp);
+  }
   if (result) {
     const Claims& claims = *result.claims;
     (void)client_audience_matches(claims.audiences, "chat", origins, false);

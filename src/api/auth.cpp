@@ -1,6 +1,8 @@
 #include "api/auth.hpp"
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/api_error.hpp"
@@ -48,6 +50,35 @@ std::string describe(auth::TokenError error) {
   return "The access token is malformed.";
 }
 
+// The Web PubSub resource as Microsoft Entra ID names it in a token's audience (the SDKs ask for
+// the scope "https://webpubsub.azure.com/.default"); case-insensitive, one trailing '/' allowed.
+bool is_web_pubsub_resource(const std::vector<std::string>& audiences) {
+  constexpr std::string_view resource = "https://webpubsub.azure.com";
+  for (std::string_view aud : audiences) {
+    if (aud.ends_with('/'))
+      aud.remove_suffix(1);
+    if (iequals(aud, resource))
+      return true;
+  }
+  return false;
+}
+
+// A token that is not an access-key (HS256) token: accepted only as a Microsoft Entra token for
+// the Web PubSub resource, unvalidated (audience and lifetime only), and only when configured.
+void authenticate_entra(std::string_view token, const config::Config& config,
+                        const auth::VerifyOptions& options) {
+  const std::optional<auth::Claims> claims = auth::read_unverified_claims(token);
+  if (!claims || !is_web_pubsub_resource(claims->audiences))
+    unauthorized(describe(auth::TokenError::unsupported_algorithm));
+  if (!config.allow_unvalidated_entra_tokens)
+    unauthorized(
+        "Microsoft Entra ID tokens are not accepted: this server authenticates REST calls with "
+        "access-key tokens (HS256). For local development, --allow-unvalidated-entra-tokens "
+        "accepts them without validation.");
+  if (const auto error = auth::lifetime_error(*claims, options))
+    unauthorized(describe(*error));
+}
+
 }  // namespace
 
 void authenticate(const Request& request, const config::Config& config, std::int64_t now_seconds) {
@@ -61,6 +92,10 @@ void authenticate(const Request& request, const config::Config& config, std::int
   options.clock_skew = config.limits.clock_skew;
   options.require_expiry = true;
   const auth::VerifyResult verified = auth::verify_token(token, options);
+  if (!verified && verified.error == auth::TokenError::unsupported_algorithm) {
+    authenticate_entra(token, config, options);
+    return;
+  }
   if (!verified)
     unauthorized(describe(verified.error));
 

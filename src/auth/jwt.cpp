@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "util/base64.hpp"
+
 namespace wps::auth {
 
 namespace {
@@ -369,6 +371,53 @@ bool read_claims(const json::object& payload, Claims& claims) {
   return true;
 }
 
+// The three base64url parts of a compact JWS, or nullopt.
+struct TokenParts {
+  std::string_view header;
+  std::string_view payload;
+  std::string_view signature;
+};
+std::optional<TokenParts> split_token(std::string_view token) {
+  if (token.empty() || token.size() > max_token_length) {
+    return std::nullopt;
+  }
+  const std::size_t first_dot = token.find('.');
+  if (first_dot == std::string_view::npos) {
+    return std::nullopt;
+  }
+  const std::size_t second_dot = token.find('.', first_dot + 1);
+  if (second_dot == std::string_view::npos ||
+      token.find('.', second_dot + 1) != std::string_view::npos) {
+    return std::nullopt;
+  }
+  return TokenParts{token.substr(0, first_dot),
+                    token.substr(first_dot + 1, second_dot - first_dot - 1),
+                    token.substr(second_dot + 1)};
+}
+
+std::optional<Claims> read_unverified_impl(std::string_view token) {
+  const std::optional<TokenParts> parts = split_token(token);
+  if (!parts) {
+    return std::nullopt;
+  }
+  const std::optional<std::string> header_text = util::base64url_decode(parts->header);
+  const std::optional<std::string> payload_text = util::base64url_decode(parts->payload);
+  if (!header_text || !payload_text) {
+    return std::nullopt;
+  }
+  const std::optional<json::object> header = parse_object(*header_text);
+  const json::value* alg = header ? header->if_contains("alg") : nullptr;
+  if (alg == nullptr || !alg->is_string()) {
+    return std::nullopt;
+  }
+  const std::optional<json::object> payload = parse_object(*payload_text);
+  Claims claims;
+  if (!payload || !read_claims(*payload, claims)) {
+    return std::nullopt;
+  }
+  return claims;
+}
+
 VerifyResult verify_impl(std::string_view token, const VerifyOptions& options) {
   if (token.empty() || token.size() > max_token_length) {
     return failure(TokenError::malformed);
@@ -426,16 +475,8 @@ VerifyResult verify_impl(std::string_view token, const VerifyOptions& options) {
     return failure(TokenError::malformed);
   }
 
-  const std::int64_t skew = static_cast<std::int64_t>(options.clock_skew.count());
-  if (!claims.exp) {
-    if (options.require_expiry) {
-      return failure(TokenError::missing_expiry);
-    }
-  } else if (options.now >= saturating_add(*claims.exp, skew)) {
-    return failure(TokenError::expired);
-  }
-  if (claims.nbf && *claims.nbf > saturating_add(options.now, skew)) {
-    return failure(TokenError::not_yet_valid);
+  if (const auto error = lifetime_error(claims, options)) {
+    return failure(*error);
   }
 
   VerifyResult result;
@@ -669,6 +710,29 @@ std::string_view to_string(TokenError error) noexcept {
       return "audience_mismatch";
   }
   return "unknown";
+}
+
+std::optional<TokenError> lifetime_error(const Claims& claims, const VerifyOptions& options) {
+  const std::int64_t skew = static_cast<std::int64_t>(options.clock_skew.count());
+  if (!claims.exp) {
+    if (options.require_expiry) {
+      return TokenError::missing_expiry;
+    }
+  } else if (options.now >= saturating_add(*claims.exp, skew)) {
+    return TokenError::expired;
+  }
+  if (claims.nbf && *claims.nbf > saturating_add(options.now, skew)) {
+    return TokenError::not_yet_valid;
+  }
+  return std::nullopt;
+}
+
+std::optional<Claims> read_unverified_claims(std::string_view token) {
+  try {
+    return read_unverified_impl(token);
+  } catch (...) {
+    return std::nullopt;
+  }
 }
 
 VerifyResult verify_token(std::string_view token, const VerifyOptions& options) {

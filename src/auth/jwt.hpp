@@ -55,6 +55,16 @@ struct VerifyResult {
 // Parses and verifies `token`. Never throws.
 VerifyResult verify_token(std::string_view token, const VerifyOptions& options);
 
+// The lifetime rules of verify_token (exp required when options.require_expiry, exp and nbf with
+// options.clock_skew at options.now): the problem, or nullopt when the token is current.
+std::optional<TokenError> lifetime_error(const Claims& claims, const VerifyOptions& options);
+
+// Reads a token's claims WITHOUT checking its signature or algorithm: for Microsoft Entra tokens
+// accepted unvalidated in local development (--allow-unvalidated-entra-tokens). The header must
+// be a JSON object with a string "alg"; claims are read as verify_token reads them. nullopt when
+// malformed. Never throws.
+std::optional<Claims> read_unverified_claims(std::string_view token);
+
 // Signs `claims_json` (a JSON object text) as {"alg":"HS256","typ":"JWT"}.
 std::string sign_token(std::string_view claims_json, std::string_view key);
 
