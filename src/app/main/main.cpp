@@ -30,6 +30,10 @@ int main(int argc, char** argv) {
     std::cout << loaded.help_text;
     return 0;
   }
+  if (loaded.version) {
+    std::cout << "webpubsub-server " << WPS_VERSION << "\n";
+    return 0;
+  }
   if (!loaded.config) {
     std::cerr << "webpubsub-server: invalid configuration: " << loaded.error << "\n";
     return 2;
@@ -46,7 +50,19 @@ int main(int argc, char** argv) {
                  "mean it.\n";
     return 2;
   }
+  if (config.allow_unvalidated_entra_tokens &&
+      !config.allow_unvalidated_entra_tokens_on_public_address &&
+      !app::is_loopback_host(config.host)) {
+    std::cerr << "webpubsub-server: refusing --allow-unvalidated-entra-tokens on '" << config.host
+              << "': it accepts REST calls with any bearer token for https://webpubsub.azure.com "
+                 "without checking its signature, so anyone who can reach this address could "
+                 "make one up and send, close connections and mint client tokens. It is for "
+                 "local development on a loopback address (--host localhost). Pass "
+                 "--allow-unvalidated-entra-tokens-on-public-address if you really mean it.\n";
+    return 2;
+  }
 
+  const bool unvalidated_entra_tokens = config.allow_unvalidated_entra_tokens;
   try {
     app::Server server(std::move(config));
     server.start();
@@ -57,6 +73,23 @@ int main(int argc, char** argv) {
           error = again.error;
         return std::move(again.config);
       });
+    }
+    if (loaded.emulator_format) {
+      WPS_LOG(info, "server") << "read " << loaded.config_file
+                              << " in the format of Microsoft's Web PubSub emulator";
+    }
+    if (unvalidated_entra_tokens) {
+      // Loud on purpose: this switch turns REST authentication into a formality.
+      const std::string banner =
+          "WARNING: --allow-unvalidated-entra-tokens is on. REST calls with a bearer token for "
+          "https://webpubsub.azure.com are accepted WITHOUT checking its signature, issuer, "
+          "tenant or roles (audience and lifetime only). For local development only; never "
+          "expose this server.";
+      WPS_LOG(warn, "server") << banner;
+      std::cerr << "webpubsub-server: " << banner << "\n";
+      if (server.connection_string().starts_with("Endpoint=http:"))
+        std::cerr << "webpubsub-server: the server SDKs send such tokens only over https: add "
+                     "--tls-self-signed (or --tls-cert-file/--tls-key-file).\n";
     }
     std::cout << server.tls_notice();
     std::cout << "webpubsub-server listening on port " << server.port() << "\n"
