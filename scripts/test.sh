@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds, and runs every test:
 #   1. release build: unit tests (ctest) and the integration suite (real server + real SDKs);
-#   2. ASan+UBSan build: unit tests and the integration suite again, against the sanitized binary;
-#   3. ThreadSanitizer build: unit tests and the integration suite against the TSan binary;
-#   4. libFuzzer smoke run of every fuzz target over its seed corpus.
-# Skip stages with WPS_TEST_STAGES="release dev tsan fuzz" (default: all). Exits non-zero on any
+#   2. the Debian package of the release build: built, installed with dpkg -i, run as its systemd
+#      unit would, upgraded, removed and purged (scripts/test-package.sh; needs root);
+#   3. ASan+UBSan build: unit tests and the integration suite again, against the sanitized binary;
+#   4. ThreadSanitizer build: unit tests and the integration suite against the TSan binary;
+#   5. libFuzzer smoke run of every fuzz target over its seed corpus.
+# Skip stages with WPS_TEST_STAGES="release package dev tsan fuzz" (default: all). Exits non-zero on any
 # failure and ends with one summary line "N passed, N failed".
 set -uo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
-stages="${WPS_TEST_STAGES:-release dev tsan fuzz}"
+stages="${WPS_TEST_STAGES:-release package dev tsan fuzz}"
 logdir="$repo/build/test-logs"
 
 "$repo/scripts/setup.sh" || { echo "setup failed"; exit 1; }
@@ -72,6 +74,9 @@ for stage in $stages; do
       fi
       run "unit-$stage" ctest --preset "$stage" -j2 --timeout 300
       run "integration-$stage" integration "$stage"
+      ;;
+    package)
+      run "package" "$repo/scripts/test-package.sh"
       ;;
     fuzz)
       if ! "$repo/scripts/build.sh" fuzz; then
