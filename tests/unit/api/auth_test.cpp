@@ -123,10 +123,7 @@ std::string entra_token(const std::string& aud, std::int64_t exp = kNow + 3600,
       {"tid", "72f988bf-0000-0000-0000-000000000000"}};
   if (nbf)
     claims["nbf"] = *nbf;
-  const auto b64 = [](const std::string& text) {
-    std::string out = util::base64url_encode(text);
-    return out;
-  };
+  const auto b64 = [](const std::string& text) { return util::base64url_encode(text); };
   return "Bearer " + b64(boost::json::serialize(header)) + "." +
          b64(boost::json::serialize(claims)) + "." + b64("not-a-real-signature");
 }
