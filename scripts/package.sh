@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Debian package from the release build (CPack DEB, cmake/Packaging.cmake) and prints
 # its path on the last line: build/release/webpubsub-server_<version>_<arch>.deb
-# Extra arguments go to the configure step, e.g. the container build leaves out the tests:
+# Extra arguments go to the configure step (they stay in build/release's CMake cache), e.g. the
+# container build leaves out the tests:
 #   scripts/package.sh -DWPS_BUILD_TESTS=OFF -DWPS_BUILD_BENCH=OFF
 # Needs dpkg-dev (dpkg-shlibdeps computes the dependencies) and file (scripts/setup.sh).
 set -euo pipefail

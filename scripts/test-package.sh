@@ -135,6 +135,20 @@ if [[ -n "$port" ]]; then
   check "GET /api/health is 200" curl -fsS -o /dev/null "http://localhost:$port/api/health"
   key=$(sed -n 's/^WPS_ACCESS_KEY=//p' "$env_file")
   check "the key is the environment file's" grep -qF "AccessKey=$key;" "$log"
+  # The container's HEALTHCHECK command, as Docker would run it (exec form), against this server.
+  health_cmd=$(python3 -c '
+import json, re, sys
+text = open(sys.argv[1]).read()
+m = re.search(r"^HEALTHCHECK[^\n]*\\\n\s*CMD (\[.*\])$", text, re.M)
+print("\0".join(json.loads(m.group(1))), end="")' "$repo/deploy/Dockerfile" | tr '\0' '\n')
+  if [[ -n "$health_cmd" ]]; then
+    mapfile -t health_argv <<<"$health_cmd"
+    check "the Dockerfile's HEALTHCHECK command passes" env WPS_PORT="$port" "${health_argv[@]}"
+    check "the Dockerfile's HEALTHCHECK command fails on a port nobody listens on" \
+      bash -c "! env WPS_PORT=1 $(printf '%q ' "${health_argv[@]}")"
+  else
+    not_ok "the Dockerfile has a HEALTHCHECK CMD in exec form"
+  fi
   kill -TERM "$server_pid"
   rc=0
   wait "$server_pid" || rc=$?
