@@ -6,7 +6,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "api/text.hpp"
+#include "util/text.hpp"
 
 namespace wps::api {
 
@@ -31,7 +31,7 @@ Response error_response(const ApiError& error, const Request& request) {
   if (request.method() != http::verb::head) {
     boost::json::object body;
     body["code"] = error.code;
-    body["message"] = to_valid_utf8(error.message);
+    body["message"] = util::to_valid_utf8(error.message);
     response.set(http::field::content_type, "application/json; charset=utf-8");
     response.body() = boost::json::serialize(body);
   }

@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "api/api_error.hpp"
-#include "api/text.hpp"
 #include "auth/jwt.hpp"
+#include "util/text.hpp"
 
 namespace wps::api {
 
@@ -23,11 +23,11 @@ std::string_view bearer_token(const Request& request) {
   const auto it = request.find(http::field::authorization);
   if (it == request.end())
     unauthorized("The Authorization header is missing.");
-  std::string_view value = trim(it->value());
+  std::string_view value = util::trim_ows(it->value());
   constexpr std::string_view scheme = "bearer ";
-  if (value.size() <= scheme.size() || !iequals(value.substr(0, scheme.size()), scheme))
+  if (value.size() <= scheme.size() || !util::istarts_with(value, scheme))
     unauthorized("The Authorization header must use the Bearer scheme.");
-  return trim(value.substr(scheme.size()));
+  return util::trim_ows(value.substr(scheme.size()));
 }
 
 std::string describe(auth::TokenError error) {
@@ -57,7 +57,7 @@ bool is_web_pubsub_resource(const std::vector<std::string>& audiences) {
   for (std::string_view aud : audiences) {
     if (aud.ends_with('/'))
       aud.remove_suffix(1);
-    if (iequals(aud, resource))
+    if (util::iequals(aud, resource))
       return true;
   }
   return false;

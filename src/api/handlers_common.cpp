@@ -1,7 +1,7 @@
 #include "api/api_error.hpp"
 #include "api/handlers.hpp"
-#include "api/text.hpp"
 #include "protocol/names.hpp"
+#include "util/text.hpp"
 
 namespace wps::api {
 
@@ -40,7 +40,7 @@ core::CommandResult run(const Call& call, const core::Command& command) {
 }
 
 std::shared_ptr<const protocol::odata::Filter> parse_filter(std::string_view text) {
-  if (trim(text).empty())
+  if (util::trim_ows(text).empty())
     return nullptr;
   protocol::odata::ParseResult parsed = protocol::odata::parse(text);
   if (!parsed) {
@@ -67,7 +67,7 @@ std::string reason_param(const Call& call) {
   if (!reason || reason->empty())
     return "Closed by REST API.";
   // The reason travels in a JSON system message and a close frame: keep it UTF-8.
-  return to_valid_utf8(*reason);
+  return util::to_valid_utf8(*reason);
 }
 
 }  // namespace wps::api

@@ -8,8 +8,8 @@
 
 #include "api/api_error.hpp"
 #include "api/handlers.hpp"
-#include "api/text.hpp"
 #include "util/base64.hpp"
+#include "util/text.hpp"
 
 namespace wps::api {
 
@@ -30,9 +30,9 @@ std::string continuation_after(const Call& call) {
 std::string next_link(const Call& call, const std::string& last_id, long long page_size,
                       std::optional<long long> remaining_top) {
   std::string link = call.public_origin();
-  link += "/api/hubs/" + encode_component(call.params.hub);
-  link += "/groups/" + encode_component(call.params.group);
-  link += "/connections?api-version=" + encode_component(call.api_version);
+  link += "/api/hubs/" + util::percent_encode(call.params.hub);
+  link += "/groups/" + util::percent_encode(call.params.group);
+  link += "/connections?api-version=" + util::percent_encode(call.api_version);
   link += "&maxpagesize=" + std::to_string(page_size);
   if (remaining_top)
     link += "&top=" + std::to_string(*remaining_top);

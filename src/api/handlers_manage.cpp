@@ -6,8 +6,8 @@
 
 #include "api/api_error.hpp"
 #include "api/handlers.hpp"
-#include "api/text.hpp"
 #include "protocol/names.hpp"
+#include "util/text.hpp"
 
 namespace wps::api {
 
@@ -30,7 +30,7 @@ struct GroupsRequest {
 // The body of :addToGroups / :removeFromGroups: {"groups":[..],"filter":".."}.
 GroupsRequest read_groups_request(const Call& call) {
   const std::string_view type = call.request[http::field::content_type];
-  if (!iequals(trim(type.substr(0, type.find(';'))), "application/json"))
+  if (!util::iequals(util::trim_ows(type.substr(0, type.find(';'))), "application/json"))
     fail(415, "UnsupportedMediaType", "The request body must be application/json.");
   boost::system::error_code ec;
   const boost::json::value body = boost::json::parse(call.request.body(), ec);

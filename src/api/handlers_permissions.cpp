@@ -4,8 +4,8 @@
 
 #include "api/api_error.hpp"
 #include "api/handlers.hpp"
-#include "api/text.hpp"
 #include "protocol/names.hpp"
+#include "util/text.hpp"
 
 namespace wps::api {
 
@@ -13,9 +13,9 @@ namespace {
 
 core::Permission permission_param(const Call& call) {
   const std::string& name = call.params.permission;
-  if (iequals(name, "sendToGroup"))
+  if (util::iequals(name, "sendToGroup"))
     return core::Permission::send_to_group;
-  if (iequals(name, "joinLeaveGroup"))
+  if (util::iequals(name, "joinLeaveGroup"))
     return core::Permission::join_leave_group;
   bad_request("Unknown permission '" + name + "': use sendToGroup or joinLeaveGroup.");
 }

@@ -7,7 +7,7 @@
 
 #include "api/api_error.hpp"
 #include "api/handlers.hpp"
-#include "api/text.hpp"
+#include "util/text.hpp"
 
 namespace wps::api {
 
@@ -20,7 +20,7 @@ constexpr long long kMaxTtlSeconds = 300;
 // The media type of the Content-Type header, lower-cased, without parameters; empty if absent.
 std::string media_type(const Request& request) {
   const std::string_view value = request[http::field::content_type];
-  return to_lower(trim(value.substr(0, value.find(';'))));
+  return util::to_lower(util::trim_ows(value.substr(0, value.find(';'))));
 }
 
 protocol::Payload read_payload(const Call& call) {
@@ -44,7 +44,7 @@ protocol::Payload read_payload(const Call& call) {
     // Text frames and JSON strings must be UTF-8: ill-formed bytes become U+FFFD, as a UTF-8
     // decoder does.
     payload.type = protocol::DataType::text;
-    payload.bytes = to_valid_utf8(body);
+    payload.bytes = util::to_valid_utf8(body);
     return payload;
   } else if (type == "application/octet-stream") {
     payload.type = protocol::DataType::binary;

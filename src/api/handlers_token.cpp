@@ -7,10 +7,10 @@
 
 #include "api/api_error.hpp"
 #include "api/handlers.hpp"
-#include "api/text.hpp"
 #include "auth/jwt.hpp"
 #include "auth/token_claims.hpp"
 #include "protocol/names.hpp"
+#include "util/text.hpp"
 
 namespace wps::api {
 
@@ -22,11 +22,11 @@ constexpr long long kDefaultMinutes = 60;
 std::string audience(const Call& call) {
   const std::string origin = call.public_origin();
   const auto type = call.query.single("clientType");
-  if (!type || type->empty() || iequals(*type, "Default"))
+  if (!type || type->empty() || util::iequals(*type, "Default"))
     return auth::client_token_audience(origin, call.params.hub);
-  if (iequals(*type, "MQTT"))
+  if (util::iequals(*type, "MQTT"))
     return origin + "/clients/mqtt/hubs/" + call.params.hub;
-  if (iequals(*type, "SocketIO"))
+  if (util::iequals(*type, "SocketIO"))
     return origin + "/clients/socketio/hubs/" + call.params.hub;
   bad_request("Unknown clientType '" + *type + "': use Default, MQTT or SocketIO.");
 }
@@ -40,7 +40,7 @@ Response generate_client_token(const Call& call) {
     claims.user_id = std::move(*user);
   claims.roles = call.query.all_non_empty("role");
   claims.groups = call.query.all_non_empty("group");
-  const auto is_utf8 = [](const std::string& text) { return to_valid_utf8(text) == text; };
+  const auto is_utf8 = [](const std::string& text) { return util::to_valid_utf8(text) == text; };
   if (claims.user_id && !is_utf8(*claims.user_id))
     bad_request("The userId must be UTF-8.");
   for (const std::string& role : claims.roles) {

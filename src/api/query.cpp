@@ -1,7 +1,7 @@
 #include "api/query.hpp"
 
 #include "api/api_error.hpp"
-#include "api/text.hpp"
+#include "util/text.hpp"
 
 namespace wps::api {
 
@@ -14,7 +14,7 @@ Query Query::parse(std::string_view encoded) {
       if (c == '+')
         c = ' ';
     }
-    auto decoded = percent_decode(plus_as_space, false);
+    auto decoded = util::percent_decode(plus_as_space, false);
     if (!decoded)
       bad_request("The query string is malformed.");
     return std::move(*decoded);
@@ -37,7 +37,7 @@ Query Query::parse(std::string_view encoded) {
 std::optional<std::string> Query::single(std::string_view name) const {
   std::optional<std::string> found;
   for (const auto& [key, value] : entries_) {
-    if (!iequals(key, name))
+    if (!util::iequals(key, name))
       continue;
     if (found && *found != value)
       bad_request("The query parameter '" + std::string(name) + "' is given more than once.");
@@ -49,7 +49,7 @@ std::optional<std::string> Query::single(std::string_view name) const {
 std::vector<std::string> Query::all(std::string_view name) const {
   std::vector<std::string> out;
   for (const auto& [key, value] : entries_) {
-    if (iequals(key, name))
+    if (util::iequals(key, name))
       out.push_back(value);
   }
   return out;
@@ -58,7 +58,7 @@ std::vector<std::string> Query::all(std::string_view name) const {
 std::vector<std::string> Query::all_non_empty(std::string_view name) const {
   std::vector<std::string> out;
   for (const auto& [key, value] : entries_) {
-    if (iequals(key, name) && !value.empty())
+    if (util::iequals(key, name) && !value.empty())
       out.push_back(value);
   }
   return out;

@@ -12,10 +12,10 @@
 #include "api/call.hpp"
 #include "api/handlers.hpp"
 #include "api/router.hpp"
-#include "api/text.hpp"
 #include "api/versions.hpp"
 #include "protocol/names.hpp"
 #include "util/log.hpp"
+#include "util/text.hpp"
 
 namespace wps::api {
 
@@ -127,7 +127,7 @@ Response dispatch(const Request& request, const config::Config& config, core::No
             std::move(query),
             std::move(match.params),
             {}};
-  call.hub = to_lower(call.params.hub);
+  call.hub = util::to_lower(call.params.hub);
   WPS_LOG(debug, "api") << match.route->operation << " hub=" << call.hub;
   return match.route->handler(call);
 }

@@ -1,7 +1,7 @@
 #include "api/router.hpp"
 
 #include "api/api_error.hpp"
-#include "api/text.hpp"
+#include "util/text.hpp"
 
 namespace wps::api {
 
@@ -44,7 +44,7 @@ bool fits(std::string_view pattern, const std::vector<std::string_view>& segment
     const std::string_view part = parts[i];
     const bool is_param = part.size() > 2 && part.front() == '{' && part.back() == '}';
     if (!is_param) {
-      const auto decoded = percent_decode(segments[i], false);
+      const auto decoded = util::percent_decode(segments[i], false);
       if (!decoded || *decoded != part)
         return false;
       continue;
@@ -52,7 +52,7 @@ bool fits(std::string_view pattern, const std::vector<std::string_view>& segment
     if (capture == nullptr)
       continue;
     const std::string_view name = part.substr(1, part.size() - 2);
-    auto decoded = percent_decode(segments[i], name == "userId");
+    auto decoded = util::percent_decode(segments[i], name == "userId");
     if (!decoded)
       bad_request("The request path has a malformed percent-encoding.");
     if (decoded->empty())

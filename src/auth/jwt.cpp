@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "util/base64.hpp"
+#include "util/text.hpp"
 
 namespace wps::auth {
 
@@ -488,50 +489,6 @@ VerifyResult verify_impl(std::string_view token, const VerifyOptions& options) {
 // ---------------------------------------------------------------------------------------------
 // Audience helpers
 
-char ascii_lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    c = ascii_lower(c);
-  }
-  return out;
-}
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
-// Decodes %XX escapes; malformed escapes are kept literally. '+' is not a space here.
-std::string percent_decode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size()) {
-      const int hi = hex_value(text[i + 1]);
-      const int lo = hex_value(text[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(text[i]);
-  }
-  return out;
-}
-
 bool starts_with(std::string_view text, std::string_view prefix) noexcept {
   return text.substr(0, prefix.size()) == prefix;
 }
@@ -543,7 +500,7 @@ std::size_t scheme_end(std::string_view url) noexcept {
     return std::string_view::npos;
   }
   for (std::size_t i = 0; i < pos; ++i) {
-    const char c = ascii_lower(url[i]);
+    const char c = util::ascii_lower(url[i]);
     const bool alpha = c >= 'a' && c <= 'z';
     const bool other = (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
     if (!alpha && (i == 0 || !other)) {
@@ -556,7 +513,7 @@ std::size_t scheme_end(std::string_view url) noexcept {
 // Lower-cases, maps ws/wss to http/https, drops a default port, drops one trailing '/' of the
 // path and an empty query ("?" alone). Input may be an absolute URL or a bare path.
 std::string normalize_url(std::string_view url) {
-  std::string s = lower(url);
+  std::string s = util::to_lower(url);
   if (starts_with(s, "ws://")) {
     s = "http://" + s.substr(5);
   } else if (starts_with(s, "wss://")) {
@@ -620,7 +577,8 @@ std::vector<std::string> audience_forms(const std::vector<std::string>& audience
   std::vector<std::string> forms;
   forms.reserve(audiences.size() * 2);
   for (const std::string& aud : audiences) {
-    for (std::string form : {normalize_url(aud), normalize_url(percent_decode(aud))}) {
+    for (std::string form :
+         {normalize_url(aud), normalize_url(util::percent_decode_lenient(aud))}) {
       if (any_host) {
         form = std::string(path_part(form));
       }
@@ -647,7 +605,7 @@ bool client_audience_impl(const std::vector<std::string>& audiences, std::string
     return false;
   }
   std::vector<std::string> paths;
-  for (const std::string& h : {std::string(hub), percent_decode(hub)}) {
+  for (const std::string& h : {std::string(hub), util::percent_decode_lenient(hub)}) {
     paths.push_back("/client/hubs/" + h);
   }
   std::vector<std::string> expected;
@@ -673,7 +631,8 @@ bool rest_audience_impl(const std::vector<std::string>& audiences, std::string_v
   }
   const std::string_view path = target.substr(0, target.find('?'));
   const std::vector<std::string> suffixes = {std::string(target), std::string(path),
-                                             percent_decode(target), percent_decode(path)};
+                                             util::percent_decode_lenient(target),
+                                             util::percent_decode_lenient(path)};
   std::vector<std::string> expected;
   if (any_host) {
     for (const std::string& suffix : suffixes) {

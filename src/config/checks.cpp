@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cstddef>
 
+#include "util/text.hpp"
+
 namespace wps::config {
 
 std::optional<RedisUrl> parse_redis_url(std::string_view text, std::string& error) {
@@ -113,10 +115,6 @@ bool is_control(char c) {
   return u < 0x20 || u == 0x7f;
 }
 
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
 bool is_alpha(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
@@ -133,26 +131,15 @@ bool has_control(std::string_view s) {
 
 // Strips "http://" or "https://" (any case); returns false when neither is there.
 bool strip_http_scheme(std::string_view& s) {
-  const std::string head = to_lower(s.substr(0, 8));
-  if (head.starts_with("http://")) {
+  if (util::istarts_with(s, "http://")) {
     s.remove_prefix(7);
     return true;
   }
-  if (head.starts_with("https://")) {
+  if (util::istarts_with(s, "https://")) {
     s.remove_prefix(8);
     return true;
   }
   return false;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && is_space(s.back())) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 // host[:port] of an origin: a DNS name / IPv4 address, or a bracketed IPv6 address.
@@ -217,16 +204,6 @@ std::string check_authority(std::string_view authority) {
 
 }  // namespace
 
-std::string to_lower(std::string_view value) {
-  std::string out(value);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
-
 std::string quote(std::string_view value) {
   constexpr std::size_t kMaxShown = 80;
   static constexpr std::array<char, 16> kHex = {'0', '1', '2', '3', '4', '5', '6', '7',
@@ -255,7 +232,8 @@ std::string check_host(std::string_view host) {
   if (host.empty()) {
     return "must not be empty";
   }
-  if (std::any_of(host.begin(), host.end(), [](char c) { return is_space(c) || is_control(c); })) {
+  if (std::any_of(host.begin(), host.end(),
+                  [](char c) { return util::is_ascii_space(c) || is_control(c); })) {
     return "must not contain whitespace or control characters";
   }
   return {};
@@ -265,7 +243,7 @@ std::string check_access_key(std::string_view key) {
   if (key.empty()) {
     return "must not be empty";
   }
-  if (is_space(key.front()) || is_space(key.back())) {
+  if (util::is_ascii_space(key.front()) || util::is_ascii_space(key.back())) {
     return "must not have leading or trailing whitespace";
   }
   if (key.find(';') != std::string_view::npos) {
@@ -324,7 +302,8 @@ std::string check_url_template(std::string_view url) {
     return "must not be empty";
   }
   const std::string shown = quote(url);
-  if (std::any_of(url.begin(), url.end(), [](char c) { return is_space(c) || is_control(c); })) {
+  if (std::any_of(url.begin(), url.end(),
+                  [](char c) { return util::is_ascii_space(c) || is_control(c); })) {
     return shown + " must not contain whitespace or control characters";
   }
   std::string_view rest = url;
@@ -380,7 +359,7 @@ std::string check_user_event_pattern(std::string_view pattern) {
   std::string_view rest = pattern;
   while (true) {
     const auto comma = rest.find(',');
-    const std::string_view item = trim(rest.substr(0, comma));
+    const std::string_view item = util::trim_ascii_space(rest.substr(0, comma));
     if (item.empty()) {
       return quote(pattern) + " has an empty event name (expected *, or names separated by ',')";
     }

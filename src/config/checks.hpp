@@ -49,6 +49,5 @@ std::string check_event_handler(const EventHandler& handler);
 
 // Quotes a value for an error message: control characters escaped, long values shortened.
 std::string quote(std::string_view value);
-std::string to_lower(std::string_view value);
 
 }  // namespace wps::config

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "config/checks.hpp"
+#include "util/text.hpp"
 
 namespace wps::config {
 namespace {
@@ -21,18 +22,6 @@ constexpr std::string_view kSource = "config file (Web PubSub emulator format)";
 
 [[noreturn]] void fail(const std::string& path, const std::string& problem) {
   throw EmulatorSettingsError(std::string(kSource) + ": " + path + ": " + problem);
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && to_lower(a) == to_lower(b);
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
 }
 
 std::string kind_of(const json::value& v) {
@@ -68,7 +57,7 @@ std::map<std::string, Member> members(const json::value& v, const std::string& p
   std::map<std::string, Member> out;
   for (const auto& [key, value] : v.get_object()) {
     const std::string written(key);
-    auto [it, inserted] = out.emplace(to_lower(written), Member{written, &value});
+    auto [it, inserted] = out.emplace(util::to_lower(written), Member{written, &value});
     if (!inserted)
       fail(path.empty() ? written : path + ":" + written,
            "duplicate setting: keys are case-insensitive and '" + it->second.key +
@@ -92,7 +81,7 @@ bool boolean(const json::value& v, const std::string& path) {
   if (v.is_bool())
     return v.get_bool();
   if (v.is_string()) {
-    const std::string s = to_lower(trim(v.get_string()));
+    const std::string s = util::to_lower(util::trim_ows(v.get_string()));
     if (s == "true")
       return true;
     if (s == "false")
@@ -110,16 +99,15 @@ void check(const std::string& path, const std::string& problem) {
 // address") become 0.0.0.0; "[::1]" becomes ::1.
 void translate_urls(const json::value& v, const std::string& path, json::object& out) {
   const std::string all = text(v, path);
-  std::string_view url = trim(all);
+  std::string_view url = util::trim_ows(all);
   if (url.find(';') != std::string_view::npos)
     fail(path,
          "several listen URLs are not supported; give one (http://localhost:PORT listens on "
          "both 127.0.0.1 and ::1)");
   bool tls = false;
-  const std::string head = to_lower(url.substr(0, 8));
-  if (head.starts_with("http://")) {
+  if (util::istarts_with(url, "http://")) {
     url.remove_prefix(7);
-  } else if (head.starts_with("https://")) {
+  } else if (util::istarts_with(url, "https://")) {
     url.remove_prefix(8);
     tls = true;
   } else {
@@ -186,7 +174,7 @@ void translate_logging(const json::value& v, const std::string& path, json::obje
       {"none", "error"},
   }};
   for (const auto& [name, level] : kLevels) {
-    if (iequals(trim(given), name)) {
+    if (util::iequals(util::trim_ows(given), name)) {
       out["logLevel"] = level;
       return;
     }
@@ -211,7 +199,8 @@ json::object translate_handler(const json::value& v, const std::string& path) {
       json::array events;
       for (std::size_t i = 0; i < value.get_array().size(); ++i) {
         const std::string event_path = join(field, std::to_string(i));
-        const std::string event = to_lower(trim(text(value.get_array()[i], event_path)));
+        const std::string event =
+            util::to_lower(util::trim_ows(text(value.get_array()[i], event_path)));
         check(event_path, check_system_event(event));
         events.emplace_back(event);
       }
@@ -294,7 +283,7 @@ bool looks_like_emulator_settings(const json::value& root) {
   if (!root.is_object())
     return false;
   for (const auto& [key, value] : root.get_object()) {
-    const std::string lower = to_lower(key);
+    const std::string lower = util::to_lower(key);
     if (lower == "webpubsub" || lower == "urls" || lower == "logging" || lower == "allowedhosts")
       return true;
   }
@@ -313,7 +302,7 @@ json::object translate_emulator_settings(const json::value& root) {
       translate_logging(value, m.key, out);
     } else if (lower == "allowedhosts") {
       // ASP.NET's host filtering: "*" (the template's value) filters nothing.
-      if (!value.is_string() || trim(value.get_string()) != "*")
+      if (!value.is_string() || util::trim_ows(value.get_string()) != "*")
         fail(m.key, "host filtering is not supported; use \"*\" or remove AllowedHosts");
     } else {
       fail(m.key,

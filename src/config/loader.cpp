@@ -22,6 +22,7 @@
 
 #include "config/checks.hpp"
 #include "config/emulator.hpp"
+#include "util/text.hpp"
 
 namespace wps::config {
 namespace {
@@ -96,7 +97,7 @@ class Input {
       }
       return json_->get_bool();
     }
-    const std::string v = to_lower(text_);
+    const std::string v = util::to_lower(text_);
     if (v == "true" || v == "1" || v == "yes") {
       return true;
     }
@@ -344,7 +345,7 @@ const std::vector<Setting>& settings() {
                  "Least severe log level printed: trace, debug, info, warn or error.",
                  [](Config& c, const Input& in) {
                    const std::string given = in.text();
-                   std::string level = to_lower(given);
+                   std::string level = util::to_lower(given);
                    if (!check_log_level(level).empty()) {
                      in.fail(quote(given) + " is not a log level (trace|debug|info|warn|error)");
                    }
@@ -678,7 +679,7 @@ std::string checked_text(const json::value& v, const std::string& path,
   const Input in(file_label(path), v);
   std::string text = in.text();
   if (lower) {
-    text = to_lower(text);
+    text = util::to_lower(text);
   }
   if (auto problem = check(text); !problem.empty()) {
     in.fail(problem);
@@ -919,7 +920,7 @@ std::vector<std::pair<std::string, HubEntry>> apply_file(const json::value& root
         if (auto problem = check_hub_name(name); !problem.empty()) {
           throw LoadError(file_label(path) + ": " + problem);
         }
-        std::string lower = to_lower(name);
+        std::string lower = util::to_lower(name);
         for (const auto& [other_lower, other] : hubs) {
           if (other_lower == lower) {
             throw LoadError(file_label(path) +
@@ -1106,7 +1107,7 @@ std::string validate(const Config& config) {
     if (auto problem = check_hub_name(name); !problem.empty()) {
       return "hubs." + name + ": " + problem;
     }
-    if (name != to_lower(name)) {
+    if (name != util::to_lower(name)) {
       return "hubs." + name + ": hub keys must be lower-case";
     }
     if (auto problem = check_hub(hub, "hubs." + name); !problem.empty()) {

@@ -11,6 +11,7 @@
 
 #include "protocol/names.hpp"
 #include "util/base64.hpp"
+#include "util/text.hpp"
 
 namespace wps::protocol::json {
 namespace {
@@ -244,26 +245,6 @@ std::string quote_excerpt(std::string_view text) {
   return out;
 }
 
-bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') {
-      x = static_cast<char>(x - 'A' + 'a');
-    }
-    if (y >= 'A' && y <= 'Z') {
-      y = static_cast<char>(y - 'A' + 'a');
-    }
-    if (x != y) {
-      return false;
-    }
-  }
-  return true;
-}
-
 const bj::value* find_field(const bj::object& object, std::string_view key) {
   const auto it = object.find(key);
   return it == object.end() ? nullptr : &it->value();
@@ -381,13 +362,13 @@ DecodeResult decode_object(const bj::object& object) {
   std::string error;
   DecodeResult result;
 
-  if (iequals_ascii(type, "joinGroup") || iequals_ascii(type, "leaveGroup")) {
+  if (util::iequals(type, "joinGroup") || util::iequals(type, "leaveGroup")) {
     std::string group;
     std::optional<std::uint64_t> ack_id;
     if (!read_group(object, group, error) || !read_ack_id(object, ack_id, error)) {
       return fail(std::move(error));
     }
-    if (iequals_ascii(type, "joinGroup")) {
+    if (util::iequals(type, "joinGroup")) {
       result.message = JoinGroup{std::move(group), ack_id};
     } else {
       result.message = LeaveGroup{std::move(group), ack_id};
@@ -395,7 +376,7 @@ DecodeResult decode_object(const bj::object& object) {
     return result;
   }
 
-  if (iequals_ascii(type, "sendToGroup")) {
+  if (util::iequals(type, "sendToGroup")) {
     SendToGroup message;
     if (!read_group(object, message.group, error) || !read_ack_id(object, message.ack_id, error)) {
       return fail(std::move(error));
@@ -413,7 +394,7 @@ DecodeResult decode_object(const bj::object& object) {
     return result;
   }
 
-  if (iequals_ascii(type, "event")) {
+  if (util::iequals(type, "event")) {
     Event message;
     const bj::value* name = find_field(object, "event");
     if (name == nullptr || !name->is_string()) {
@@ -435,7 +416,7 @@ DecodeResult decode_object(const bj::object& object) {
     return result;
   }
 
-  if (iequals_ascii(type, "sequenceAck")) {
+  if (util::iequals(type, "sequenceAck")) {
     const bj::value* field = find_field(object, "sequenceId");
     const auto sequence_id = field == nullptr ? std::nullopt : to_uint64(*field);
     if (!sequence_id) {
@@ -445,7 +426,7 @@ DecodeResult decode_object(const bj::object& object) {
     return result;
   }
 
-  if (iequals_ascii(type, "ping")) {
+  if (util::iequals(type, "ping")) {
     result.message = Ping{};
     return result;
   }

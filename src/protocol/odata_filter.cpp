@@ -29,6 +29,8 @@
 #include <utility>
 #include <vector>
 
+#include "util/text.hpp"
+
 namespace wps::protocol::odata {
 
 namespace {
@@ -123,20 +125,11 @@ struct Failure {
   std::string message;  // complete, "Invalid syntax at position N: ..."
 };
 
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
 }
 bool is_alpha(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-char ascii_lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-char ascii_upper(char c) {
-  return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
 }
 
 // A short, printable rendering of input bytes for error messages (keeps them ASCII and short).
@@ -167,7 +160,7 @@ std::vector<Token> tokenize(std::string_view text) {
   std::size_t i = 0;
   const std::size_t n = text.size();
   while (true) {
-    while (i < n && is_space(text[i]))
+    while (i < n && util::is_ascii_space(text[i]))
       ++i;
     Token token;
     token.pos = i;
@@ -259,16 +252,6 @@ std::string describe(const Token& token) {
       return out;
     }
   }
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size())
-    return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (ascii_lower(a[i]) != ascii_lower(b[i]))
-      return false;
-  }
-  return true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -586,13 +569,13 @@ class Parser {
         syntax_error(token.pos, "unknown function '" + snippet(word) + "'");
       return parse_call(*function, token.pos);
     }
-    if (iequals(word, "userId"))
+    if (util::iequals(word, "userId"))
       return make_node(Op::id_user, Type::string, token.pos);
-    if (iequals(word, "connectionId"))
+    if (util::iequals(word, "connectionId"))
       return make_node(Op::id_connection, Type::string, token.pos);
-    if (iequals(word, "protocol"))
+    if (util::iequals(word, "protocol"))
       return make_node(Op::id_protocol, Type::string, token.pos);
-    if (iequals(word, "groups"))
+    if (util::iequals(word, "groups"))
       return make_node(Op::id_groups, Type::collection, token.pos);
     if (find_function(word) != nullptr)
       syntax_error(peek().pos, "expected '(' after '" + std::string(word) + "'");
@@ -811,7 +794,7 @@ class Evaluator {
           return Value{};
         std::string out(arg.str());
         for (char& c : out)
-          c = node.op == Op::fn_tolower ? ascii_lower(c) : ascii_upper(c);
+          c = node.op == Op::fn_tolower ? util::ascii_lower(c) : util::ascii_upper(c);
         return Value::of_owned(std::move(out));
       }
       case Op::fn_trim: {
@@ -819,14 +802,9 @@ class Evaluator {
         if (arg.is_null())
           return arg;
         const std::string_view s = arg.str();
-        std::size_t begin = 0;
-        std::size_t end = s.size();
-        while (begin < end && is_space(s[begin]))
-          ++begin;
-        while (end > begin && is_space(s[end - 1]))
-          --end;
-        if (begin != 0 || end != s.size())
-          arg.narrow(begin, end - begin);
+        const std::string_view trimmed = util::trim_ascii_space(s);
+        if (trimmed.size() != s.size())
+          arg.narrow(static_cast<std::size_t>(trimmed.data() - s.data()), trimmed.size());
         return arg;
       }
       case Op::fn_substring:

@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
-#include <cctype>
 
 #include "auth/jwt.hpp"
 #include "protocol/names.hpp"
 #include "util/base64.hpp"
+#include "util/text.hpp"
 
 namespace wps::transport {
 
@@ -19,30 +19,6 @@ constexpr std::string_view kJsonProtocol = "json.webpubsub.azure.v1";
 constexpr std::string_view kJsonReliableProtocol = "json.reliable.webpubsub.azure.v1";
 constexpr std::string_view kProtobufProtocol = "protobuf.webpubsub.azure.v1";
 constexpr std::string_view kProtobufReliableProtocol = "protobuf.reliable.webpubsub.azure.v1";
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-// Without the optional white space (spaces and tabs) HTTP allows around a header value or list
-// element.
-std::string_view trim_ows(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
-    text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t'))
-    text.remove_suffix(1);
-  return text;
-}
 
 HandshakeReject reject(unsigned status, std::string code, std::string message) {
   return HandshakeReject{status, std::move(code), std::move(message)};
@@ -95,13 +71,13 @@ bool is_client_endpoint(std::string_view target) {
 
 core::ProtocolKind protocol_kind_of(const std::vector<std::string_view>& offered) {
   for (std::string_view value : offered) {
-    if (iequals(value, kJsonProtocol))
+    if (util::iequals(value, kJsonProtocol))
       return core::ProtocolKind::json;
-    if (iequals(value, kJsonReliableProtocol))
+    if (util::iequals(value, kJsonReliableProtocol))
       return core::ProtocolKind::json_reliable;
-    if (iequals(value, kProtobufProtocol))
+    if (util::iequals(value, kProtobufProtocol))
       return core::ProtocolKind::protobuf;
-    if (iequals(value, kProtobufReliableProtocol))
+    if (util::iequals(value, kProtobufReliableProtocol))
       return core::ProtocolKind::protobuf_reliable;
   }
   return core::ProtocolKind::simple;
@@ -110,7 +86,7 @@ core::ProtocolKind protocol_kind_of(const std::vector<std::string_view>& offered
 void split_protocols(std::string_view value, std::vector<std::string_view>& out) {
   while (!value.empty()) {
     const std::size_t comma = value.find(',');
-    const std::string_view token = trim_ows(value.substr(0, comma));
+    const std::string_view token = util::trim_ows(value.substr(0, comma));
     if (!token.empty())
       out.push_back(token);
     if (comma == std::string_view::npos)
@@ -132,7 +108,7 @@ HandshakeDecision decide_handshake(const HandshakeRequest& request, const config
     return reject(400, "BadRequest", "The client endpoint expects a WebSocket upgrade request.");
 
   HandshakeAccept accept;
-  accept.hub = to_lower(*target->hub);
+  accept.hub = util::to_lower(*target->hub);
   const config::HubSettings& hub_settings = config.hub_settings(accept.hub);
 
   // Subprotocol: echo the first offered value we support; anything else is a simple client.
@@ -158,7 +134,7 @@ HandshakeDecision decide_handshake(const HandshakeRequest& request, const config
   if (target->access_token) {
     token = *target->access_token;
   } else if (request.authorization.size() > 7 &&
-             iequals(request.authorization.substr(0, 7), "bearer ")) {
+             util::istarts_with(request.authorization, "bearer ")) {
     token = request.authorization.substr(7);
   }
 
@@ -209,7 +185,7 @@ HandshakeDecision decide_handshake(const HandshakeRequest& request, const config
 }
 
 bool is_websocket_key(std::string_view key) {
-  key = trim_ows(key);
+  key = util::trim_ows(key);
   if (key.size() != 24)
     return false;
   const std::optional<std::string> nonce = util::base64_decode(key);
@@ -219,7 +195,7 @@ bool is_websocket_key(std::string_view key) {
 std::string websocket_accept_key(std::string_view key) {
   if (!is_websocket_key(key))
     return {};
-  std::string input(trim_ows(key));
+  std::string input(util::trim_ows(key));
   input += "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;

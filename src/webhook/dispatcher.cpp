@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "util/log.hpp"
+#include "util/text.hpp"
 #include "webhook/events.hpp"
 #include "webhook/http_client.hpp"
 #include "webhook/responses.hpp"
@@ -146,7 +147,7 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Impl> {
 
   // Requires `mutex`.
   const config::HubSettings& settings_of(const std::string& hub) const {
-    auto it = hubs.find(to_lower(hub));
+    auto it = hubs.find(util::to_lower(hub));
     return it == hubs.end() ? default_hub : it->second;
   }
 
@@ -576,7 +577,7 @@ void Dispatcher::update_settings(const config::HubSettings& default_hub,
   impl_->default_hub = default_hub;
   impl_->hubs.clear();
   for (const auto& [name, settings] : hubs)
-    impl_->hubs[to_lower(name)] = settings;
+    impl_->hubs[util::to_lower(name)] = settings;
   impl_->validations.clear();
 }
 

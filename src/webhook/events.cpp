@@ -8,16 +8,12 @@
 #include <cstdio>
 #include <ctime>
 
+#include "util/text.hpp"
 #include "webhook/responses.hpp"
 
 namespace wps::webhook {
 
 namespace {
-
-bool unreserved(char c) noexcept {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_' || c == '~';
-}
 
 boost::json::object multimap_json(const Multimap& map) {
   boost::json::object object;
@@ -32,23 +28,6 @@ boost::json::object multimap_json(const Multimap& map) {
 
 }  // namespace
 
-std::string url_escape(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    if (unreserved(c)) {
-      out += c;
-    } else {
-      auto byte = static_cast<unsigned char>(c);
-      out += '%';
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0x0F];
-    }
-  }
-  return out;
-}
-
 std::string expand_url_template(std::string_view url_template, std::string_view hub,
                                 std::string_view event) {
   std::string out;
@@ -59,13 +38,13 @@ std::string expand_url_template(std::string_view url_template, std::string_view 
       auto close = url_template.find('}', i);
       if (close != std::string_view::npos) {
         auto name = url_template.substr(i + 1, close - i - 1);
-        if (iequals(name, "hub")) {
-          out += url_escape(hub);
+        if (util::iequals(name, "hub")) {
+          out += util::percent_encode(hub);
           i = close + 1;
           continue;
         }
-        if (iequals(name, "event")) {
-          out += url_escape(event);
+        if (util::iequals(name, "event")) {
+          out += util::percent_encode(event);
           i = close + 1;
           continue;
         }
@@ -81,8 +60,8 @@ bool user_event_matches(std::string_view pattern, std::string_view event) {
   std::string_view rest = pattern;
   while (true) {
     auto comma = rest.find(',');
-    auto entry = trim(rest.substr(0, comma));
-    if (entry == "*" || (!entry.empty() && iequals(entry, event)))
+    auto entry = util::trim_ows(rest.substr(0, comma));
+    if (entry == "*" || (!entry.empty() && util::iequals(entry, event)))
       return true;
     if (comma == std::string_view::npos)
       return false;
@@ -102,12 +81,12 @@ const config::EventHandler* select_handler(const config::HubSettings& hub, std::
         return &handler;
     } else if (is_group_presence_event(event)) {
       for (const auto& name : handler.group_presence_events) {
-        if (iequals(trim(name), event))
+        if (util::iequals(util::trim_ows(name), event))
           return &handler;
       }
     } else {
       for (const auto& name : handler.system_events) {
-        if (iequals(trim(name), event))
+        if (util::iequals(util::trim_ows(name), event))
           return &handler;
       }
     }

@@ -13,10 +13,8 @@
 
 namespace wps::webhook {
 
-// Percent-encodes everything except RFC 3986 unreserved characters.
-std::string url_escape(std::string_view text);
-
-// Replaces {hub} and {event} (names case-insensitive) with their URL-escaped values.
+// Replaces {hub} and {event} (names case-insensitive) with their percent-encoded values
+// (util::percent_encode).
 std::string expand_url_template(std::string_view url_template, std::string_view hub,
                                 std::string_view event);
 

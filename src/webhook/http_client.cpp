@@ -18,6 +18,7 @@
 #include <map>
 #include <mutex>
 
+#include "util/text.hpp"
 #include "webhook/responses.hpp"
 
 namespace wps::webhook {
@@ -32,7 +33,7 @@ using Clock = std::chrono::steady_clock;
 std::vector<std::string> HttpResponse::values(std::string_view name) const {
   std::vector<std::string> out;
   for (const auto& [key, value] : headers) {
-    if (iequals(key, name))
+    if (util::iequals(key, name))
       out.push_back(value);
   }
   return out;
@@ -41,7 +42,7 @@ std::vector<std::string> HttpResponse::values(std::string_view name) const {
 std::optional<std::string> HttpResponse::last(std::string_view name) const {
   std::optional<std::string> out;
   for (const auto& [key, value] : headers) {
-    if (iequals(key, name))
+    if (util::iequals(key, name))
       out = value;
   }
   return out;
@@ -278,7 +279,7 @@ class BeastCall final : public HttpCall, public std::enable_shared_from_this<Bea
       return;
     }
     const auto& url = *parsed;
-    auto scheme = to_lower(url.scheme());
+    auto scheme = util::to_lower(url.scheme());
     if (scheme != "http" && scheme != "https") {
       fail("unsupported URL scheme '" + scheme + "'");
       return;

@@ -11,50 +11,17 @@
 #include <vector>
 
 #include "protocol/messages.hpp"
+#include "util/text.hpp"
 
 namespace wps::webhook {
 
 // The service's (and the emulator's) largest accepted upstream response body.
 inline constexpr std::size_t kMaxResponseBodyBytes = 16 * 1024 * 1024;
 
-namespace detail {
-inline char ascii_lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-inline bool is_space(char c) noexcept {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-}  // namespace detail
-
-inline std::string to_lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out)
-    c = detail::ascii_lower(c);
-  return out;
-}
-
-inline std::string_view trim(std::string_view text) noexcept {
-  while (!text.empty() && detail::is_space(text.front()))
-    text.remove_prefix(1);
-  while (!text.empty() && detail::is_space(text.back()))
-    text.remove_suffix(1);
-  return text;
-}
-
-inline bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size())
-    return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (detail::ascii_lower(a[i]) != detail::ascii_lower(b[i]))
-      return false;
-  }
-  return true;
-}
-
 // "application/json; charset=utf-8" -> "application/json" (lower-cased, trimmed).
 inline std::string media_type(std::string_view content_type) {
   auto semi = content_type.find(';');
-  return to_lower(trim(content_type.substr(0, semi)));
+  return util::to_lower(util::trim_ows(content_type.substr(0, semi)));
 }
 
 // ---- abuse protection (§8.2) ------------------------------------------------------------
@@ -67,8 +34,8 @@ inline bool origin_allowed(const std::vector<std::string>& allowed_origin_header
     std::string_view rest = line;
     while (true) {
       auto comma = rest.find(',');
-      auto entry = trim(rest.substr(0, comma));
-      if (entry == "*" || (!entry.empty() && iequals(entry, origin)))
+      auto entry = util::trim_ows(rest.substr(0, comma));
+      if (entry == "*" || (!entry.empty() && util::iequals(entry, origin)))
         return true;
       if (comma == std::string_view::npos)
         break;
@@ -115,7 +82,7 @@ inline ConnectResponseBody parse_connect_response(std::string_view body) {
     out.error = "connect response body too large";
     return out;
   }
-  if (trim(body).empty()) {
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {  // JSON white space
     out.ok = true;
     return out;
   }
@@ -225,11 +192,11 @@ inline std::string merge_cookies(std::string_view jar,
   std::string_view rest = jar;
   while (!rest.empty()) {
     auto semi = rest.find(';');
-    auto pair = trim(rest.substr(0, semi));
+    auto pair = util::trim_ows(rest.substr(0, semi));
     auto eq = pair.find('=');
-    if (eq != std::string_view::npos && !trim(pair.substr(0, eq)).empty()) {
-      cookies.emplace_back(std::string(trim(pair.substr(0, eq))),
-                           std::string(trim(pair.substr(eq + 1))));
+    if (eq != std::string_view::npos && !util::trim_ows(pair.substr(0, eq)).empty()) {
+      cookies.emplace_back(std::string(util::trim_ows(pair.substr(0, eq))),
+                           std::string(util::trim_ows(pair.substr(eq + 1))));
     }
     if (semi == std::string_view::npos)
       break;
@@ -238,21 +205,21 @@ inline std::string merge_cookies(std::string_view jar,
   for (const auto& line : set_cookies) {
     std::string_view text = line;
     auto semi = text.find(';');
-    auto pair = trim(text.substr(0, semi));
+    auto pair = util::trim_ows(text.substr(0, semi));
     auto eq = pair.find('=');
     if (eq == std::string_view::npos)
       continue;
-    std::string name(trim(pair.substr(0, eq)));
-    std::string value(trim(pair.substr(eq + 1)));
+    std::string name(util::trim_ows(pair.substr(0, eq)));
+    std::string value(util::trim_ows(pair.substr(eq + 1)));
     if (name.empty())
       continue;
     bool remove = false;
     if (semi != std::string_view::npos) {
-      std::string attributes = to_lower(text.substr(semi + 1));
+      std::string attributes = util::to_lower(text.substr(semi + 1));
       auto at = attributes.find("max-age=");
       if (at != std::string::npos) {
-        auto number = trim(std::string_view(attributes).substr(at + 8));
-        number = trim(number.substr(0, number.find(';')));
+        auto number = util::trim_ows(std::string_view(attributes).substr(at + 8));
+        number = util::trim_ows(number.substr(0, number.find(';')));
         if (!number.empty() && number.front() == '-') {
           remove = true;
         } else if (!number.empty()) {

@@ -1,6 +1,5 @@
 // Error responses: shape, headers, UTF-8 safety of echoed input.
 
-#include "api/text.hpp"
 #include "api_fixture.hpp"
 
 namespace wps::api::test {
@@ -38,23 +37,6 @@ TEST_F(ErrorsTest, GeneratedTokensRefuseNonUtf8Claims) {
   EXPECT_EQ(status(post("/api/hubs/chat/:generateToken?userId=%FF")), 400u);
   EXPECT_EQ(status(post("/api/hubs/chat/:generateToken?role=%C0%80")), 400u);
   EXPECT_EQ(status(post("/api/hubs/chat/:generateToken?group=%ED%A0%80")), 400u);
-}
-
-TEST(Utf8Test, ReplacesEveryIllFormedByte) {
-  EXPECT_EQ(to_valid_utf8("abc"), "abc");
-  EXPECT_EQ(to_valid_utf8("\xe2\x82\xac \xf0\x9f\x98\x80"), "\xe2\x82\xac \xf0\x9f\x98\x80");
-  EXPECT_EQ(to_valid_utf8("\xe2\x82"), "\xEF\xBF\xBD\xEF\xBF\xBD");
-  EXPECT_EQ(to_valid_utf8("\xc0\xaf"), "\xEF\xBF\xBD\xEF\xBF\xBD");
-  EXPECT_EQ(to_valid_utf8("\xed\xa0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
-  EXPECT_EQ(to_valid_utf8("\xf4\x90\x80\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
-}
-
-TEST(TextTest, PercentDecodeAndEncode) {
-  EXPECT_EQ(percent_decode("a%2Fb%2fc%41", true), "a%2Fb%2fcA");
-  EXPECT_EQ(percent_decode("a%2Fb", false), "a/b");
-  EXPECT_EQ(percent_decode("%4", false), std::nullopt);
-  EXPECT_EQ(percent_decode("%g0", false), std::nullopt);
-  EXPECT_EQ(encode_component("a b/c~-_.!"), "a%20b%2Fc~-_.%21");
 }
 
 }  // namespace

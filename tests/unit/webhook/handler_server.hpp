@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "util/text.hpp"
+
 namespace wps::webhook::test {
 
 struct Recorded {
@@ -26,13 +28,8 @@ struct Recorded {
 
   std::optional<std::string> header(std::string_view name) const {
     for (const auto& [key, value] : headers) {
-      if (key.size() == name.size() &&
-          std::equal(key.begin(), key.end(), name.begin(), [](char a, char b) {
-            return std::tolower(static_cast<unsigned char>(a)) ==
-                   std::tolower(static_cast<unsigned char>(b));
-          })) {
+      if (util::iequals(key, name))
         return value;
-      }
     }
     return std::nullopt;
   }

@@ -1,31 +1,56 @@
-#include "api/text.hpp"
+#include "util/text.hpp"
 
-namespace wps::api {
+namespace wps::util {
 
 namespace {
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-bool is_unreserved(char c) noexcept {
+constexpr bool is_unreserved(char c) noexcept {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '_' || c == '.' || c == '~';
 }
 
+// The byte of the escape "%XY" starting at text[i], or -1 when there is none (too short, or X or
+// Y not a hex digit).
+int escape_at(std::string_view text, std::size_t i) noexcept {
+  if (text.size() - i < 3)
+    return -1;
+  const int hi = hex_value(text[i + 1]);
+  const int lo = hex_value(text[i + 2]);
+  if (hi < 0 || lo < 0)
+    return -1;
+  return (hi << 4) | lo;
+}
+
 }  // namespace
 
-std::string encode_component(std::string_view text) {
+std::string to_lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out)
+    c = ascii_lower(c);
+  return out;
+}
+
+std::string_view trim_ows(std::string_view text) noexcept {
+  while (!text.empty() && is_ows(text.front()))
+    text.remove_prefix(1);
+  while (!text.empty() && is_ows(text.back()))
+    text.remove_suffix(1);
+  return text;
+}
+
+std::string_view trim_ascii_space(std::string_view text) noexcept {
+  while (!text.empty() && is_ascii_space(text.front()))
+    text.remove_prefix(1);
+  while (!text.empty() && is_ascii_space(text.back()))
+    text.remove_suffix(1);
+  return text;
+}
+
+std::string percent_encode(std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   out.reserve(text.size());
-  for (char c : text) {
+  for (const char c : text) {
     if (is_unreserved(c)) {
       out += c;
     } else {
@@ -46,25 +71,32 @@ std::optional<std::string> percent_decode(std::string_view text, bool keep_encod
       out += text[i];
       continue;
     }
-    if (text.size() - i < 3)
+    const int byte = escape_at(text, i);
+    if (byte < 0)
       return std::nullopt;
-    const int hi = hex_value(text[i + 1]);
-    const int lo = hex_value(text[i + 2]);
-    if (hi < 0 || lo < 0)
-      return std::nullopt;
-    const char decoded = static_cast<char>((hi << 4) | lo);
-    if (keep_encoded_slash && decoded == '/')
+    if (keep_encoded_slash && byte == '/')
       out.append(text.substr(i, 3));
     else
-      out += decoded;
+      out += static_cast<char>(byte);
     i += 2;
   }
   return out;
 }
 
-}  // namespace wps::api
-
-namespace wps::api {
+std::string percent_decode_lenient(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const int byte = text[i] == '%' ? escape_at(text, i) : -1;
+    if (byte < 0) {
+      out += text[i];
+      continue;
+    }
+    out += static_cast<char>(byte);
+    i += 2;
+  }
+  return out;
+}
 
 std::string to_valid_utf8(std::string_view text) {
   std::string out;
@@ -104,4 +136,4 @@ std::string to_valid_utf8(std::string_view text) {
   return out;
 }
 
-}  // namespace wps::api
+}  // namespace wps::util
