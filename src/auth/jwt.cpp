@@ -40,96 +40,6 @@ constexpr std::string_view claim_role_alt =
     "http://schemas.microsoft.com/ws/2008/06/identity/claims/role";
 
 // ---------------------------------------------------------------------------------------------
-// base64url (RFC 4648 §5). Internal copy so this layer does not wait for util/base64.
-
-constexpr std::string_view b64url_alphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-int b64url_value(char c) noexcept {
-  if (c >= 'A' && c <= 'Z') {
-    return c - 'A';
-  }
-  if (c >= 'a' && c <= 'z') {
-    return c - 'a' + 26;
-  }
-  if (c >= '0' && c <= '9') {
-    return c - '0' + 52;
-  }
-  if (c == '-') {
-    return 62;
-  }
-  if (c == '_') {
-    return 63;
-  }
-  return -1;
-}
-
-std::string b64url_encode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  const auto at = [&](std::size_t k) {
-    return static_cast<unsigned>(static_cast<unsigned char>(bytes[k]));
-  };
-  for (; i + 3 <= bytes.size(); i += 3) {
-    const unsigned v = (at(i) << 16U) | (at(i + 1) << 8U) | at(i + 2);
-    out.push_back(b64url_alphabet[(v >> 18U) & 63U]);
-    out.push_back(b64url_alphabet[(v >> 12U) & 63U]);
-    out.push_back(b64url_alphabet[(v >> 6U) & 63U]);
-    out.push_back(b64url_alphabet[v & 63U]);
-  }
-  const std::size_t rest = bytes.size() - i;
-  if (rest == 1) {
-    const unsigned v = at(i) << 16U;
-    out.push_back(b64url_alphabet[(v >> 18U) & 63U]);
-    out.push_back(b64url_alphabet[(v >> 12U) & 63U]);
-  } else if (rest == 2) {
-    const unsigned v = (at(i) << 16U) | (at(i + 1) << 8U);
-    out.push_back(b64url_alphabet[(v >> 18U) & 63U]);
-    out.push_back(b64url_alphabet[(v >> 12U) & 63U]);
-    out.push_back(b64url_alphabet[(v >> 6U) & 63U]);
-  }
-  return out;
-}
-
-// Accepts unpadded input and correctly padded input ('=' up to a multiple of four).
-std::optional<std::string> b64url_decode(std::string_view text) {
-  std::size_t padding = 0;
-  while (!text.empty() && text.back() == '=' && padding < 3) {
-    text.remove_suffix(1);
-    ++padding;
-  }
-  if (padding > 0 && (text.size() + padding) % 4 != 0) {
-    return std::nullopt;
-  }
-  if (text.size() % 4 == 1) {
-    return std::nullopt;
-  }
-  std::string out;
-  out.reserve(text.size() / 4 * 3 + 2);
-  unsigned buffer = 0;
-  unsigned bits = 0;
-  for (const char c : text) {
-    const int v = b64url_value(c);
-    if (v < 0) {
-      return std::nullopt;
-    }
-    buffer = (buffer << 6U) | static_cast<unsigned>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buffer >> bits) & 0xFFU));
-    }
-  }
-  // Canonical encodings only (RFC 4648 §3.5): the unused low bits of the last character must be
-  // zero, so a signature has exactly one textual form.
-  if ((buffer & ((1U << bits) - 1U)) != 0) {
-    return std::nullopt;
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------
 // HMAC-SHA256
 
 // OpenSSL 3's one-shot HMAC() fetches the MAC and digest implementations by name on every call
@@ -437,9 +347,11 @@ VerifyResult verify_impl(std::string_view token, const VerifyOptions& options) {
   const std::string_view signature_part = token.substr(second_dot + 1);
   const std::string_view signing_input = token.substr(0, second_dot);
 
-  const std::optional<std::string> header_text = b64url_decode(header_part);
-  const std::optional<std::string> payload_text = b64url_decode(payload_part);
-  const std::optional<std::string> signature = b64url_decode(signature_part);
+  // Canonical encodings only, so that a signature has exactly one textual form.
+  constexpr auto canonical = util::TrailingBits::reject;
+  const std::optional<std::string> header_text = util::base64url_decode(header_part, canonical);
+  const std::optional<std::string> payload_text = util::base64url_decode(payload_part, canonical);
+  const std::optional<std::string> signature = util::base64url_decode(signature_part, canonical);
   if (!header_text || !payload_text || !signature) {
     return failure(TokenError::malformed);
   }
@@ -703,14 +615,14 @@ VerifyResult verify_token(std::string_view token, const VerifyOptions& options) 
 }
 
 std::string sign_token(std::string_view claims_json, std::string_view key) {
-  std::string token = b64url_encode(hs256_header);
+  std::string token = util::base64url_encode(hs256_header);
   token.push_back('.');
-  token += b64url_encode(claims_json);
+  token += util::base64url_encode(claims_json);
   const auto mac = hmac_sha256(key, token);
   token.push_back('.');
   if (mac) {
-    token +=
-        b64url_encode(std::string_view(reinterpret_cast<const char*>(mac->data()), mac->size()));
+    token += util::base64url_encode(
+        std::string_view(reinterpret_cast<const char*>(mac->data()), mac->size()));
   }
   return token;
 }

@@ -66,9 +66,9 @@ std::string encode(std::string_view bytes, std::string_view alphabet, bool pad) 
   return out;
 }
 
-// Decodes unpadded base64 text (its length must not be 1 mod 4). Bits left over in the last
-// character are ignored, as most decoders (including .NET's) do.
-std::optional<std::string> decode_unpadded(std::string_view text, const DecodeTable& table) {
+// Decodes unpadded base64 text (its length must not be 1 mod 4).
+std::optional<std::string> decode_unpadded(std::string_view text, const DecodeTable& table,
+                                           TrailingBits trailing) {
   if (text.size() % 4 == 1) {
     return std::nullopt;
   }
@@ -87,6 +87,9 @@ std::optional<std::string> decode_unpadded(std::string_view text, const DecodeTa
       bits -= 8;
       out.push_back(static_cast<char>((acc >> bits) & 0xFFu));
     }
+  }
+  if (trailing == TrailingBits::reject && (acc & ((1u << bits) - 1u)) != 0) {
+    return std::nullopt;
   }
   return out;
 }
@@ -119,14 +122,14 @@ std::optional<std::string> base64_decode(std::string_view text) {
     return std::nullopt;
   }
   // Any '=' left inside the body is not in the alphabet and is rejected there.
-  return decode_unpadded(*body, k_std_table);
+  return decode_unpadded(*body, k_std_table, TrailingBits::ignore);
 }
 
 std::string base64url_encode(std::string_view bytes) {
   return encode(bytes, k_url_alphabet, false);
 }
 
-std::optional<std::string> base64url_decode(std::string_view text) {
+std::optional<std::string> base64url_decode(std::string_view text, TrailingBits trailing) {
   if (!text.empty() && text.back() == '=') {
     const auto body = strip_padding(text);
     if (!body) {
@@ -134,7 +137,7 @@ std::optional<std::string> base64url_decode(std::string_view text) {
     }
     text = *body;
   }
-  return decode_unpadded(text, k_url_table);
+  return decode_unpadded(text, k_url_table, trailing);
 }
 
 }  // namespace wps::util

@@ -10,6 +10,7 @@ using wps::util::base64_decode;
 using wps::util::base64_encode;
 using wps::util::base64url_decode;
 using wps::util::base64url_encode;
+using wps::util::TrailingBits;
 
 std::string all_bytes() {
   std::string bytes;
@@ -99,6 +100,35 @@ TEST(Base64Url, RejectsBadInput) {
   EXPECT_FALSE(base64url_decode("Z==="));
   EXPECT_FALSE(base64url_decode("Zg=x"));
   EXPECT_FALSE(base64url_decode("a.b"));
+}
+
+TEST(Base64Url, TrailingBitsIgnoredByDefaultRejectedWhenCanonicalIsRequired) {
+  // "Zg" is the canonical "f" (0x66 = 011001 10|0000): "Zh".."Zv" set some of the four unused bits.
+  EXPECT_EQ(base64url_decode("Zh"), "f");
+  EXPECT_EQ(base64url_decode("Zv"), "f");
+  EXPECT_EQ(base64url_decode("Zg", TrailingBits::reject), "f");
+  EXPECT_EQ(base64url_decode("Zg==", TrailingBits::reject), "f");
+  EXPECT_FALSE(base64url_decode("Zh", TrailingBits::reject));
+  EXPECT_FALSE(base64url_decode("Zv==", TrailingBits::reject));
+  // Two unused bits after three characters: "Zm8" is canonical "fo", "Zm9" is not.
+  EXPECT_EQ(base64url_decode("Zm9"), "fo");
+  EXPECT_FALSE(base64url_decode("Zm9", TrailingBits::reject));
+  EXPECT_EQ(base64url_decode("Zm8", TrailingBits::reject), "fo");
+  // Whole groups have no unused bits.
+  EXPECT_EQ(base64url_decode("-_-_", TrailingBits::reject), "\xfb\xff\xbf");
+  EXPECT_EQ(base64url_decode("", TrailingBits::reject), std::string());
+  // The other rules hold in both modes.
+  for (const auto mode : {TrailingBits::ignore, TrailingBits::reject}) {
+    EXPECT_FALSE(base64url_decode("Z", mode));
+    EXPECT_FALSE(base64url_decode("Zg=", mode));
+    EXPECT_FALSE(base64url_decode("+/+/", mode));
+  }
+  // Every canonical encoding passes the strict decoder.
+  const std::string bytes = all_bytes();
+  for (std::size_t n = 0; n <= bytes.size(); ++n) {
+    const std::string input = bytes.substr(0, n);
+    EXPECT_EQ(base64url_decode(base64url_encode(input), TrailingBits::reject), input) << n;
+  }
 }
 
 TEST(Base64Url, RoundTripsEveryByteAndLength) {
