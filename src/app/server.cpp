@@ -31,16 +31,8 @@ std::unique_ptr<core::Broker> make_broker(const config::Config& config, net::io_
   auto url = config::parse_redis_url(config.redis_url, error);
   if (!url)
     throw std::runtime_error("redis-url: " + error);
-  redis::BrokerOptions options;
-  options.url = std::move(*url);
-  const config::Limits& l = config.limits;
-  options.connect_timeout = l.redis_connect_timeout;
-  options.max_reconnect_backoff = l.redis_max_reconnect_backoff;
-  options.heartbeat_interval = l.cluster_heartbeat_interval;
-  options.node_ttl = l.cluster_node_ttl;
-  options.command_timeout = l.cluster_command_timeout;
-  options.unsubscribe_grace = l.cluster_unsubscribe_grace;
-  return std::make_unique<redis::RedisBroker>(ioc, std::move(options));
+  return std::make_unique<redis::RedisBroker>(ioc,
+                                              redis::BrokerOptions(std::move(*url), config.limits));
 }
 
 std::vector<tcp::endpoint> resolve(const std::string& host, std::uint16_t port) {
@@ -196,13 +188,8 @@ void Server::start() {
     origin = scheme_end == std::string::npos ? config_.public_origin
                                              : config_.public_origin.substr(scheme_end + 3);
   }
-  webhook::DispatcherOptions options;
-  options.connect_timeout = config_.limits.event_handler_timeout;
-  options.user_event_timeout = config_.limits.event_handler_timeout;
-  options.max_connections_per_origin = config_.limits.max_event_handler_connections;
-  options.tls_ca_file = config_.event_handler_ca_file;
-  dispatcher_ = std::make_unique<webhook::Dispatcher>(ioc_.get_executor(), config_,
-                                                      std::move(origin), options);
+  dispatcher_ =
+      std::make_unique<webhook::Dispatcher>(ioc_.get_executor(), config_, std::move(origin));
   context_.dispatcher = dispatcher_.get();
   for (auto& listener : listeners_) {
     WPS_LOG(info, "server") << "listening on " << listener->local_endpoint();

@@ -63,6 +63,23 @@ struct Limits {
   // Connections open at once to one event-handler origin (keep-alive pool); requests beyond it
   // wait for a connection within their own timeout. 0 = unlimited.
   std::size_t max_event_handler_connections = 256;
+  // Time one attempt of a non-blocking event (connected, disconnected, group presence) gets; an
+  // attempt that times out is not retried (emulator, spec §8.10).
+  std::chrono::milliseconds event_handler_attempt_timeout{30'000};
+  // Delays before the 2nd, 3rd, ... attempt of a non-blocking event whose handler answered 408 or
+  // 5xx or could not be reached: the emulator's 1 s, 3 s, 5 s, at most 4 attempts (spec §8.10).
+  std::vector<std::chrono::milliseconds> event_handler_retry_delays{
+      std::chrono::milliseconds{1'000}, std::chrono::milliseconds{3'000},
+      std::chrono::milliseconds{5'000}};
+  // One abuse-protection request (OPTIONS, then GET on 404): the emulator's 10 s (spec §8.2).
+  std::chrono::milliseconds event_handler_validation_timeout{10'000};
+  // A handler that failed validation is validated again at its next use after this long, so one
+  // started after the server is not shut out until the next reload (a passed validation holds
+  // until the settings are reloaded).
+  std::chrono::milliseconds event_handler_validation_retry{10'000};
+  // Largest response body read from an event handler: the service's and the emulator's 16 MiB
+  // (spec §8.5; larger: the connect is refused with 500, the user event fails).
+  std::size_t max_event_handler_response_bytes = 16 * 1024 * 1024;
   // Cluster on Redis (docs/CLUSTER.md). Time allowed to open a connection to Redis.
   std::chrono::milliseconds redis_connect_timeout{2'000};
   // Longest wait between reconnection attempts while Redis is unreachable (the first is after
@@ -85,7 +102,7 @@ struct Limits {
   std::chrono::seconds clock_skew{300};
 };
 
-// One upstream event handler (webhooks arrive in a later issue; the model is fixed now).
+// One upstream event handler (spec §8.1; docs/EVENT_HANDLERS.md).
 struct EventHandler {
   std::string url_template;                // may contain {hub} and {event}
   std::vector<std::string> system_events;  // subset of connect, connected, disconnected

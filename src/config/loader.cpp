@@ -152,6 +152,41 @@ class Input {
     return *value;
   }
 
+  // At most `max_count` whole numbers, each in [lo, hi]: a JSON array, or a comma-separated text
+  // ("1000,3000,5000"; empty for none).
+  std::vector<std::uint64_t> integers(std::uint64_t lo, std::uint64_t hi,
+                                      std::size_t max_count) const {
+    std::vector<std::uint64_t> out;
+    const auto add = [&](const Input& item) {
+      if (out.size() == max_count) {
+        fail("more than " + std::to_string(max_count) + " values");
+      }
+      out.push_back(item.integer(lo, hi));
+    };
+    if (json_ != nullptr) {
+      if (!json_->is_array()) {
+        fail("expected an array of whole numbers, got " + describe(*json_));
+      }
+      for (const json::value& item : json_->get_array()) {
+        add(Input(label_, item));
+      }
+      return out;
+    }
+    std::string_view rest = text_;
+    while (!util::trim_ows(rest).empty()) {
+      const auto comma = rest.find(',');
+      add(Input(label_, std::string(util::trim_ows(rest.substr(0, comma)))));
+      if (comma == std::string_view::npos) {
+        break;
+      }
+      rest.remove_prefix(comma + 1);
+      if (util::trim_ows(rest).empty()) {
+        fail(quote(text_) + " ends with ','");
+      }
+    }
+    return out;
+  }
+
  private:
   std::string label_;
   std::string text_;
@@ -447,6 +482,58 @@ const std::vector<Setting>& settings() {
                            "Connections open at once to one event-handler origin (keep-alive "
                            "pool); 0 = unlimited.",
                            &Limits::max_event_handler_connections, 0));
+    t.push_back(ms_limit("event-handler-attempt-timeout-ms", "WPS_EVENT_HANDLER_ATTEMPT_TIMEOUT_MS",
+                         "limits.eventHandlerAttemptTimeoutMs",
+                         "Time one attempt of a connected, disconnected or group presence event "
+                         "gets.",
+                         &Limits::event_handler_attempt_timeout, 1, kOneDayMs));
+    t.push_back({"event-handler-retry-delays-ms", "WPS_EVENT_HANDLER_RETRY_DELAYS_MS",
+                 "limits.eventHandlerRetryDelaysMs", "MS,...",
+                 "Delays before each retry of a connected, disconnected or group presence event "
+                 "(408, 5xx, unreachable); at most 10, empty for none.",
+                 [](Config& c, const Input& in) {
+                   c.limits.event_handler_retry_delays.clear();
+                   for (const std::uint64_t ms : in.integers(0, kOneDayMs, 10)) {
+                     c.limits.event_handler_retry_delays.emplace_back(
+                         static_cast<std::chrono::milliseconds::rep>(ms));
+                   }
+                 },
+                 [](const Config& c) {
+                   std::string out;
+                   for (const auto delay : c.limits.event_handler_retry_delays) {
+                     out += (out.empty() ? "" : ",") + std::to_string(delay.count());
+                   }
+                   return out;
+                 },
+                 [](const Config& c) {
+                   const auto& delays = c.limits.event_handler_retry_delays;
+                   if (delays.size() > 10) {
+                     return std::to_string(delays.size()) + " delays (at most 10)";
+                   }
+                   for (const auto delay : delays) {
+                     if (delay.count() < 0 ||
+                         static_cast<std::uint64_t>(delay.count()) > kOneDayMs) {
+                       return std::to_string(delay.count()) + " is out of range (" +
+                              range_text(0, kOneDayMs) + ")";
+                     }
+                   }
+                   return std::string();
+                 }});
+    t.push_back(ms_limit("event-handler-validation-timeout-ms",
+                         "WPS_EVENT_HANDLER_VALIDATION_TIMEOUT_MS",
+                         "limits.eventHandlerValidationTimeoutMs",
+                         "Time one abuse-protection request (OPTIONS, or GET) to a handler gets.",
+                         &Limits::event_handler_validation_timeout, 1, kOneDayMs));
+    t.push_back(ms_limit("event-handler-validation-retry-ms",
+                         "WPS_EVENT_HANDLER_VALIDATION_RETRY_MS",
+                         "limits.eventHandlerValidationRetryMs",
+                         "A handler that failed validation is validated again at its next use "
+                         "after this long.",
+                         &Limits::event_handler_validation_retry, 0, kOneDayMs));
+    t.push_back(size_limit(
+        "max-event-handler-response-bytes", "WPS_MAX_EVENT_HANDLER_RESPONSE_BYTES",
+        "limits.maxEventHandlerResponseBytes", "Largest response body read from an event handler.",
+        &Limits::max_event_handler_response_bytes, 1));
     t.push_back({"tls-cert-file", "WPS_TLS_CERT_FILE", "tlsCertFile", "PATH",
                  "TLS certificate chain (PEM) for the client endpoint and REST API; needs "
                  "--tls-key-file. Re-read on SIGHUP.",

@@ -22,8 +22,10 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
+#include "config/config.hpp"
 #include "core/broker.hpp"
 #include "core/cluster.hpp"
 #include "core/node.hpp"
@@ -31,14 +33,24 @@
 
 namespace wps::redis {
 
+// The broker's view of its config::Limits entries (where their values and reasons live).
 struct BrokerOptions {
+  BrokerOptions(Url redis_url, const config::Limits& limits)
+      : url(std::move(redis_url)),
+        connect_timeout(limits.redis_connect_timeout),
+        command_timeout(limits.cluster_command_timeout),
+        heartbeat_interval(limits.cluster_heartbeat_interval),
+        node_ttl(limits.cluster_node_ttl),
+        unsubscribe_grace(limits.cluster_unsubscribe_grace),
+        max_reconnect_backoff(limits.redis_max_reconnect_backoff) {}
+
   Url url;
-  std::chrono::milliseconds connect_timeout{2'000};
-  std::chrono::milliseconds command_timeout{2'000};  // a management command's wait for nodes
-  std::chrono::milliseconds heartbeat_interval{1'000};
-  std::chrono::milliseconds node_ttl{5'000};  // a node silent this long is dropped
-  std::chrono::milliseconds unsubscribe_grace{2'000};
-  std::chrono::milliseconds max_reconnect_backoff{5'000};
+  std::chrono::milliseconds connect_timeout;
+  std::chrono::milliseconds command_timeout;  // a management command's wait for nodes
+  std::chrono::milliseconds heartbeat_interval;
+  std::chrono::milliseconds node_ttl;  // a node silent this long is dropped
+  std::chrono::milliseconds unsubscribe_grace;
+  std::chrono::milliseconds max_reconnect_backoff;
 };
 
 struct BrokerStats {

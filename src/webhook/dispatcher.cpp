@@ -560,7 +560,7 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Impl> {
 
 Dispatcher::Dispatcher(asio::any_io_executor executor, const config::Config& config,
                        std::string origin)
-    : Dispatcher(std::move(executor), config, std::move(origin), DispatcherOptions{}) {}
+    : Dispatcher(std::move(executor), config, std::move(origin), DispatcherOptions(config)) {}
 
 Dispatcher::Dispatcher(asio::any_io_executor executor, const config::Config& config,
                        std::string origin, DispatcherOptions options)

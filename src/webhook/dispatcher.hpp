@@ -67,10 +67,11 @@ struct UserEventResult {
 class Dispatcher {
  public:
   // `executor`: where HTTP I/O runs. `origin`: the service host sent as WebHook-Request-Origin.
-  // `keys`: primary and optional secondary access key (for ce-signature).
+  // `config`: the access keys (for ce-signature), the hubs' handler settings and, through
+  // DispatcherOptions, the timeouts, retry delays and caps of config::Limits.
   Dispatcher(boost::asio::any_io_executor executor, const config::Config& config,
              std::string origin);
-  // The same with explicit timeouts and retry delays (tests, later the config).
+  // The same with options changed from the config's (tests: short timeouts and delays).
   Dispatcher(boost::asio::any_io_executor executor, const config::Config& config,
              std::string origin, DispatcherOptions options);
   ~Dispatcher();
@@ -96,7 +97,8 @@ class Dispatcher {
                   std::function<void(UserEventResult)> done);
 
   // Non-blocking events: delivered in order per connection (disconnected after connected),
-  // retried on 408/5xx/network errors after 1, 3, 5 s, failures only logged.
+  // retried on 408/5xx/network errors after the configured delays (Limits::
+  // event_handler_retry_delays: 1, 3, 5 s), failures only logged.
   void connected(ConnectionContext context);
   void disconnected(ConnectionContext context, std::string reason);
   // Group presence (spec §8.8): the connection joined or left `group`; queued with the

@@ -24,13 +24,15 @@ struct HttpRequest {
   std::string url;              // absolute http:// or https:// URL
   HeaderList headers;           // sent in this order, with this casing
   std::string body;
-  std::chrono::milliseconds timeout{30'000};
-  std::size_t max_body_bytes = 16 * 1024 * 1024;
+  // The overall deadline, the largest response body and the connection cap come from the
+  // dispatcher's options (config::Limits); they have no defaults of their own.
+  std::chrono::milliseconds timeout{0};
+  std::size_t max_body_bytes = 0;
   // https://: CA certificates (PEM) trusted besides the system's store; empty = system only.
   std::string ca_file;
   // Connections open at once to this request's origin (keep-alive ones included); further
   // requests wait for one within their timeout. 0 = unlimited.
-  std::size_t max_connections = 256;
+  std::size_t max_connections = 0;
 };
 
 struct HttpResponse {

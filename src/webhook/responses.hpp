@@ -1,6 +1,8 @@
 #pragma once
 // Pure functions that interpret what an event handler answered (spec §8.2, §8.5, §8.7, §8.9).
-// Header-only and free of I/O so that the fuzz target and the tests can call them directly.
+// Header-only and free of I/O so that the fuzz target and the tests can call them directly. The
+// size of a body is bounded before it gets here: the HTTP client reads at most
+// Limits::max_event_handler_response_bytes.
 
 #include <boost/json.hpp>
 #include <cstddef>
@@ -14,9 +16,6 @@
 #include "util/text.hpp"
 
 namespace wps::webhook {
-
-// The service's (and the emulator's) largest accepted upstream response body.
-inline constexpr std::size_t kMaxResponseBodyBytes = 16 * 1024 * 1024;
 
 // "application/json; charset=utf-8" -> "application/json" (lower-cased, trimmed).
 inline std::string media_type(std::string_view content_type) {
@@ -78,10 +77,6 @@ inline bool string_array(const boost::json::value& value, std::vector<std::strin
 // an error (the caller rejects the client with 500).
 inline ConnectResponseBody parse_connect_response(std::string_view body) {
   ConnectResponseBody out;
-  if (body.size() > kMaxResponseBodyBytes) {
-    out.error = "connect response body too large";
-    return out;
-  }
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {  // JSON white space
     out.ok = true;
     return out;
@@ -147,10 +142,6 @@ struct UserEventReply {
 inline UserEventReply parse_user_event_response(std::optional<std::string_view> content_type,
                                                 std::string body) {
   UserEventReply out;
-  if (body.size() > kMaxResponseBodyBytes) {
-    out.error = "user event response body too large";
-    return out;
-  }
   if (body.empty()) {
     out.ok = true;
     return out;

@@ -4,7 +4,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { startServer, stopAll, jsonClient, closeAll, delay } from './harness.mjs';
+import { startServer, stopAll, jsonClient, closeAll, delay, expectRefused, clientToken, clientUrl } from './harness.mjs';
+import { waitFor } from './raw-ws.mjs';
 import { startExpressHandler, startRawHandler, answerValidation, hubConfig, isEvent } from './webhook-helpers.mjs';
 
 const cleanups = [];
@@ -125,6 +126,48 @@ test('connected answered 503 is retried after ~1 s with the same ce-id; disconne
   assert.ok(disconnected.at >= attempts[1].at, 'disconnected only after connected succeeded');
   assert.equal(disconnected.header('ce-connectionid'), c.connected.connectionId);
   assert.notEqual(disconnected.header('ce-id'), first.header('ce-id'));
+});
+
+test('the event-handler limits of the config reach the dispatcher: retry delays, attempt count and response size', async () => {
+  const hub = 'whlimits';
+  const LIMIT = 100;
+  // {"groups":["x...x"]} is 15 bytes plus the group name.
+  const connectBody = (userId) => JSON.stringify({ groups: ['x'.repeat(LIMIT - 15 + (userId === 'big' ? 1 : 0))] });
+  assert.equal(connectBody('small').length, LIMIT);
+  const raw = await startRawHandler((rec, res) => {
+    if (rec.method !== 'POST') return answerValidation(res);
+    if (isEvent(rec, 'azure.webpubsub.sys.connect')) {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      return res.end(connectBody(rec.header('ce-userid')));
+    }
+    // connected: always 503, so it is retried after each configured delay and then given up.
+    res.writeHead(isEvent(rec, 'azure.webpubsub.sys.connected') ? 503 : 200);
+    return res.end();
+  });
+  cleanups.push(raw.close);
+  const config = {
+    ...hubConfig(hub, raw.urlTemplate),
+    limits: { eventHandlerRetryDelaysMs: [200, 400], maxEventHandlerResponseBytes: LIMIT },
+  };
+  const server = await startServer({ config });
+  cleanups.push(() => stopAll(server));
+
+  // A connect answer of exactly the limit is read; one byte more refuses the client (500).
+  const small = await jsonClient(server, hub, { userId: 'small' });
+  closeAll(small);
+  const bigToken = clientToken({ port: server.port, hub, key: server.key, userId: 'big' });
+  assert.equal(await expectRefused(clientUrl(server.port, hub, bigToken)), 500);
+  assert.match(server.output(), /response body too large/);
+
+  // Two delays: three attempts of the connected event, ~200 ms and ~400 ms apart, and no fourth
+  // (the default delays would retry after 1 s, 3 s and 5 s).
+  const connected = () => raw.requests.items.filter((r) => isEvent(r, 'azure.webpubsub.sys.connected'));
+  await waitFor(() => connected().length >= 3, 5000, 'three connected attempts');
+  const [a, b, c] = connected();
+  assert.ok(b.at - a.at >= 180 && b.at - a.at < 900, `first retry after ${b.at - a.at} ms, expected ~200`);
+  assert.ok(c.at - b.at >= 380 && c.at - b.at < 1500, `second retry after ${c.at - b.at} ms, expected ~400`);
+  await delay(1500);
+  assert.equal(connected().length, 3, raw.requests.describe());
 });
 
 test('server shutdown (SIGTERM): every connected client still gets its disconnected event', async () => {

@@ -109,6 +109,20 @@ std::string get(const Config& c, const std::string& key) {
     return std::to_string(l.shutdown_grace.count());
   if (key == "limits.clockSkewSeconds")
     return std::to_string(l.clock_skew.count());
+  if (key == "limits.eventHandlerAttemptTimeoutMs")
+    return std::to_string(l.event_handler_attempt_timeout.count());
+  if (key == "limits.eventHandlerRetryDelaysMs") {
+    std::string out;
+    for (const auto delay : l.event_handler_retry_delays)
+      out += (out.empty() ? "" : ",") + std::to_string(delay.count());
+    return out;
+  }
+  if (key == "limits.eventHandlerValidationTimeoutMs")
+    return std::to_string(l.event_handler_validation_timeout.count());
+  if (key == "limits.eventHandlerValidationRetryMs")
+    return std::to_string(l.event_handler_validation_retry.count());
+  if (key == "limits.maxEventHandlerResponseBytes")
+    return std::to_string(l.max_event_handler_response_bytes);
   ADD_FAILURE() << "test does not know key " << key;
   return {};
 }
@@ -177,6 +191,16 @@ std::vector<SettingCase> all_settings() {
        "1002", "1003"},
       {"clock-skew-seconds", "WPS_CLOCK_SKEW_SECONDS", "limits.clockSkewSeconds", false, "0", "0",
        "60", "86400"},
+      {"event-handler-attempt-timeout-ms", "WPS_EVENT_HANDLER_ATTEMPT_TIMEOUT_MS",
+       "limits.eventHandlerAttemptTimeoutMs", false, "1001", "1001", "1002", "1003"},
+      {"event-handler-retry-delays-ms", "WPS_EVENT_HANDLER_RETRY_DELAYS_MS",
+       "limits.eventHandlerRetryDelaysMs", false, "[100, 200]", "100,200", "0", "1,2,3"},
+      {"event-handler-validation-timeout-ms", "WPS_EVENT_HANDLER_VALIDATION_TIMEOUT_MS",
+       "limits.eventHandlerValidationTimeoutMs", false, "1001", "1001", "1002", "1003"},
+      {"event-handler-validation-retry-ms", "WPS_EVENT_HANDLER_VALIDATION_RETRY_MS",
+       "limits.eventHandlerValidationRetryMs", false, "0", "0", "1002", "1003"},
+      {"max-event-handler-response-bytes", "WPS_MAX_EVENT_HANDLER_RESPONSE_BYTES",
+       "limits.maxEventHandlerResponseBytes", false, "1001", "1001", "1002", "1003"},
   };
 }
 
@@ -481,6 +505,11 @@ const std::vector<std::string> kAllFlags = {
     "--max-connections-per-user N",
     "--shutdown-grace-ms MS",
     "--clock-skew-seconds S",
+    "--event-handler-attempt-timeout-ms MS",
+    "--event-handler-retry-delays-ms MS,...",
+    "--event-handler-validation-timeout-ms MS",
+    "--event-handler-validation-retry-ms MS",
+    "--max-event-handler-response-bytes N",
     "-h, --help",
 };
 
@@ -524,6 +553,42 @@ TEST(LoadConfig, RedisUrlAndClusterLimits) {
   EXPECT_EQ(error.find("secret"), std::string::npos) << error;
   EXPECT_NE(load_error({"--redis-url=http://cache"}), "");
   EXPECT_NE(load_error({"--cluster-rest-threads=0"}), "");
+}
+
+TEST(LoadConfig, EventHandlerRetryDelaysAreAListOfMilliseconds) {
+  using std::chrono::milliseconds;
+  const Limits d;
+  EXPECT_EQ(
+      d.event_handler_retry_delays,
+      (std::vector<milliseconds>{milliseconds(1000), milliseconds(3000), milliseconds(5000)}));
+  EXPECT_EQ(load_ok({"--event-handler-retry-delays-ms", " 10 , 20,30 "})
+                .limits.event_handler_retry_delays,
+            (std::vector<milliseconds>{milliseconds(10), milliseconds(20), milliseconds(30)}));
+  // Empty: no retries, from every source.
+  EXPECT_TRUE(
+      load_ok({"--event-handler-retry-delays-ms="}).limits.event_handler_retry_delays.empty());
+  EXPECT_TRUE(load_ok({}, {{"WPS_EVENT_HANDLER_RETRY_DELAYS_MS", ""}})
+                  .limits.event_handler_retry_delays.empty());
+  const TempFile empty(json_at("limits.eventHandlerRetryDelaysMs", "[]"));
+  EXPECT_TRUE(load_ok({"--config", empty.path()}).limits.event_handler_retry_delays.empty());
+  // At most ten, each 0..86400000, whole numbers only; the error names the source.
+  EXPECT_EQ(load_ok({"--event-handler-retry-delays-ms=1,2,3,4,5,6,7,8,9,10"})
+                .limits.event_handler_retry_delays.size(),
+            10U);
+  EXPECT_THAT(load_error({"--event-handler-retry-delays-ms=1,2,3,4,5,6,7,8,9,10,11"}),
+              HasSubstr("--event-handler-retry-delays-ms: more than 10 values"));
+  EXPECT_THAT(load_error({"--event-handler-retry-delays-ms=1,86400001"}),
+              HasSubstr("out of range (0..86400000)"));
+  EXPECT_THAT(load_error({"--event-handler-retry-delays-ms=1,,2"}),
+              HasSubstr("is not a whole number"));
+  EXPECT_THAT(load_error({"--event-handler-retry-delays-ms=1,"}), HasSubstr("ends with ','"));
+  EXPECT_THAT(load_error({"--event-handler-retry-delays-ms=-1"}),
+              HasSubstr("--event-handler-retry-delays-ms"));
+  const TempFile text(json_at("limits.eventHandlerRetryDelaysMs", "\"1000\""));
+  EXPECT_THAT(load_error({"--config", text.path()}),
+              HasSubstr("limits.eventHandlerRetryDelaysMs: expected an array of whole numbers"));
+  const TempFile fraction(json_at("limits.eventHandlerRetryDelaysMs", "[1.5]"));
+  EXPECT_THAT(load_error({"--config", fraction.path()}), HasSubstr("expected a whole number"));
 }
 
 }  // namespace

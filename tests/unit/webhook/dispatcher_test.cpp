@@ -40,7 +40,7 @@ std::string expected_hmac(const std::string& key, const std::string& data) {
 
 class DispatcherTest : public ::testing::Test {
  protected:
-  DispatcherTest() : work_(boost::asio::make_work_guard(io_)) {
+  DispatcherTest() : work_(boost::asio::make_work_guard(io_)), options_(config::Config{}) {
     for (int i = 0; i < 2; ++i)
       threads_.emplace_back([this] { io_.run(); });
     options_.connect_timeout = 5s;
