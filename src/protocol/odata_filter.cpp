@@ -91,7 +91,7 @@ enum class Op : std::uint8_t {
 }  // namespace
 
 // One node of the typed expression tree.
-class Node {
+class Expr {
  public:
   Op op = Op::lit_null;
   Type type = Type::null;
@@ -99,12 +99,12 @@ class Node {
   bool boolean = false;
   std::int64_t integer = 0;
   std::string string;  // the literal's unescaped value
-  std::vector<std::unique_ptr<Node>> kids;
+  std::vector<std::unique_ptr<Expr>> kids;
 };
 
 namespace {
 
-using NodePtr = std::unique_ptr<Node>;
+using ExprPtr = std::unique_ptr<Expr>;
 
 // ---------------------------------------------------------------------------------------------
 // Tokenizer
@@ -324,8 +324,8 @@ bool is_int_like(Type t) {
   return t == Type::integer || t == Type::null;
 }
 
-NodePtr make_node(Op op, Type type, std::size_t pos) {
-  auto node = std::make_unique<Node>();
+ExprPtr make_expr(Op op, Type type, std::size_t pos) {
+  auto node = std::make_unique<Expr>();
   node->op = op;
   node->type = type;
   node->pos = pos;
@@ -336,8 +336,8 @@ class Parser {
  public:
   explicit Parser(std::vector<Token> tokens) : tokens_(std::move(tokens)) {}
 
-  NodePtr parse_filter() {
-    NodePtr root = parse_or();
+  ExprPtr parse_filter() {
+    ExprPtr root = parse_or();
     if (peek().kind != Tok::end)
       syntax_error(peek().pos, "unexpected " + describe(peek()));
     if (root->type != Type::boolean)
@@ -378,23 +378,23 @@ class Parser {
     next();
   }
 
-  static void require_bool(const Node& operand, std::size_t op_pos, const char* op) {
+  static void require_bool(const Expr& operand, std::size_t op_pos, const char* op) {
     if (operand.type != Type::boolean)
       type_error(op_pos,
                  std::string("'") + op + "' expects a bool, got " + type_name(operand.type));
   }
 
   // or_expr := and_expr ('or' and_expr)*
-  NodePtr parse_or() {
-    NodePtr first = parse_and();
+  ExprPtr parse_or() {
+    ExprPtr first = parse_and();
     if (!at_word("or"))
       return first;
-    NodePtr node = make_node(Op::op_or, Type::boolean, first->pos);
+    ExprPtr node = make_expr(Op::op_or, Type::boolean, first->pos);
     require_bool(*first, peek().pos, "or");
     node->kids.push_back(std::move(first));
     while (at_word("or")) {
       const std::size_t op_pos = next().pos;
-      NodePtr operand = parse_and();
+      ExprPtr operand = parse_and();
       require_bool(*operand, op_pos, "or");
       node->kids.push_back(std::move(operand));
     }
@@ -402,16 +402,16 @@ class Parser {
   }
 
   // and_expr := cmp_expr ('and' cmp_expr)*
-  NodePtr parse_and() {
-    NodePtr first = parse_comparison();
+  ExprPtr parse_and() {
+    ExprPtr first = parse_comparison();
     if (!at_word("and"))
       return first;
-    NodePtr node = make_node(Op::op_and, Type::boolean, first->pos);
+    ExprPtr node = make_expr(Op::op_and, Type::boolean, first->pos);
     require_bool(*first, peek().pos, "and");
     node->kids.push_back(std::move(first));
     while (at_word("and")) {
       const std::size_t op_pos = next().pos;
-      NodePtr operand = parse_comparison();
+      ExprPtr operand = parse_comparison();
       require_bool(*operand, op_pos, "and");
       node->kids.push_back(std::move(operand));
     }
@@ -419,8 +419,8 @@ class Parser {
   }
 
   // cmp_expr := unary ((cmp unary) | ('in' in_rhs))*
-  NodePtr parse_comparison() {
-    NodePtr left = parse_unary();
+  ExprPtr parse_comparison() {
+    ExprPtr left = parse_unary();
     int chained = 0;
     while (peek().kind == Tok::word) {
       Op op = Op::op_eq;
@@ -431,7 +431,7 @@ class Parser {
         left = parse_in(std::move(left), op_pos);
       } else if (comparison_op(word, op)) {
         next();
-        NodePtr right = parse_unary();
+        ExprPtr right = parse_unary();
         left = make_comparison(op, word, std::move(left), std::move(right), op_pos);
       } else {
         break;
@@ -443,7 +443,7 @@ class Parser {
     return left;
   }
 
-  static NodePtr make_comparison(Op op, std::string_view word, NodePtr left, NodePtr right,
+  static ExprPtr make_comparison(Op op, std::string_view word, ExprPtr left, ExprPtr right,
                                  std::size_t op_pos) {
     if (op == Op::op_eq || op == Op::op_ne) {
       if (!comparable(left->type, right->type))
@@ -455,17 +455,17 @@ class Parser {
         type_error(op_pos,
                    "'" + std::string(word) + "' expects int operands, got " + type_name(bad));
     }
-    NodePtr node = make_node(op, Type::boolean, left->pos);
+    ExprPtr node = make_expr(op, Type::boolean, left->pos);
     node->kids.push_back(std::move(left));
     node->kids.push_back(std::move(right));
     return node;
   }
 
   // in_rhs := '(' or_expr (',' or_expr)* ')' | unary   (a single collection item: membership)
-  NodePtr parse_in(NodePtr left, std::size_t op_pos) {
+  ExprPtr parse_in(ExprPtr left, std::size_t op_pos) {
     if (left->type == Type::collection)
       type_error(op_pos, "the left side of 'in' must be a value, got collection");
-    std::vector<NodePtr> items;
+    std::vector<ExprPtr> items;
     if (peek().kind == Tok::lparen) {
       Nest nest(*this, peek().pos);
       next();
@@ -486,31 +486,31 @@ class Parser {
       if (!is_string_like(left->type))
         type_error(op_pos,
                    std::string("'in' a collection expects a string, got ") + type_name(left->type));
-      NodePtr node = make_node(Op::in_groups, Type::boolean, left->pos);
+      ExprPtr node = make_expr(Op::in_groups, Type::boolean, left->pos);
       node->kids.push_back(std::move(left));
       node->kids.push_back(std::move(items[0]));
       return node;
     }
-    NodePtr node = make_node(Op::in_list, Type::boolean, left->pos);
-    for (const NodePtr& item : items) {
+    ExprPtr node = make_expr(Op::in_list, Type::boolean, left->pos);
+    for (const ExprPtr& item : items) {
       if (!comparable(left->type, item->type))
         type_error(item->pos, "'in' list item is " + std::string(type_name(item->type)) +
                                   ", expected " + type_name(left->type));
     }
     node->kids.push_back(std::move(left));
-    for (NodePtr& item : items)
+    for (ExprPtr& item : items)
       node->kids.push_back(std::move(item));
     return node;
   }
 
   // unary := 'not' unary | primary
-  NodePtr parse_unary() {
+  ExprPtr parse_unary() {
     if (at_word("not")) {
       const std::size_t pos = next().pos;
       Nest nest(*this, pos);
-      NodePtr operand = parse_unary();
+      ExprPtr operand = parse_unary();
       require_bool(*operand, pos, "not");
-      NodePtr node = make_node(Op::op_not, Type::boolean, pos);
+      ExprPtr node = make_expr(Op::op_not, Type::boolean, pos);
       node->kids.push_back(std::move(operand));
       return node;
     }
@@ -518,25 +518,25 @@ class Parser {
   }
 
   // primary := literal | identifier | function '(' args ')' | '(' or_expr ')'
-  NodePtr parse_primary() {
+  ExprPtr parse_primary() {
     const Token& token = peek();
     switch (token.kind) {
       case Tok::lparen: {
         Nest nest(*this, token.pos);
         const std::size_t pos = next().pos;
-        NodePtr inner = parse_or();
+        ExprPtr inner = parse_or();
         expect(Tok::rparen, "')'");
         inner->pos = pos;  // errors about the parenthesized operand point at its '('
         return inner;
       }
       case Tok::string: {
-        NodePtr node = make_node(Op::lit_string, Type::string, token.pos);
+        ExprPtr node = make_expr(Op::lit_string, Type::string, token.pos);
         node->string = token.string;
         next();
         return node;
       }
       case Tok::integer: {
-        NodePtr node = make_node(Op::lit_int, Type::integer, token.pos);
+        ExprPtr node = make_expr(Op::lit_int, Type::integer, token.pos);
         node->integer = token.integer;
         next();
         return node;
@@ -551,13 +551,13 @@ class Parser {
     syntax_error(token.pos, "expected a value, got " + describe(token));
   }
 
-  NodePtr parse_word() {
+  ExprPtr parse_word() {
     const Token& token = next();
     const std::string_view word = token.text;
     if (word == "null")
-      return make_node(Op::lit_null, Type::null, token.pos);
+      return make_expr(Op::lit_null, Type::null, token.pos);
     if (word == "true" || word == "false") {
-      NodePtr node = make_node(Op::lit_bool, Type::boolean, token.pos);
+      ExprPtr node = make_expr(Op::lit_bool, Type::boolean, token.pos);
       node->boolean = word == "true";
       return node;
     }
@@ -570,22 +570,22 @@ class Parser {
       return parse_call(*function, token.pos);
     }
     if (util::iequals(word, "userId"))
-      return make_node(Op::id_user, Type::string, token.pos);
+      return make_expr(Op::id_user, Type::string, token.pos);
     if (util::iequals(word, "connectionId"))
-      return make_node(Op::id_connection, Type::string, token.pos);
+      return make_expr(Op::id_connection, Type::string, token.pos);
     if (util::iequals(word, "protocol"))
-      return make_node(Op::id_protocol, Type::string, token.pos);
+      return make_expr(Op::id_protocol, Type::string, token.pos);
     if (util::iequals(word, "groups"))
-      return make_node(Op::id_groups, Type::collection, token.pos);
+      return make_expr(Op::id_groups, Type::collection, token.pos);
     if (find_function(word) != nullptr)
       syntax_error(peek().pos, "expected '(' after '" + std::string(word) + "'");
     syntax_error(token.pos, "unknown identifier '" + snippet(word) + "'");
   }
 
-  NodePtr parse_call(const FunctionInfo& function, std::size_t pos) {
+  ExprPtr parse_call(const FunctionInfo& function, std::size_t pos) {
     Nest nest(*this, peek().pos);
     next();  // '('
-    NodePtr node = make_node(function.op, function.result, pos);
+    ExprPtr node = make_expr(function.op, function.result, pos);
     node->kids.push_back(parse_or());
     while (peek().kind == Tok::comma) {
       if (node->kids.size() == function.max_args)
@@ -604,9 +604,9 @@ class Parser {
     return node;
   }
 
-  static void check_arguments(const FunctionInfo& function, const Node& node) {
+  static void check_arguments(const FunctionInfo& function, const Expr& node) {
     for (std::size_t i = 0; i < node.kids.size(); ++i) {
-      const Node& arg = *node.kids[i];
+      const Expr& arg = *node.kids[i];
       bool ok;
       const char* wanted;
       if (function.op == Op::fn_length) {
@@ -724,18 +724,18 @@ class Evaluator {
  public:
   explicit Evaluator(const FilterSubject& subject) : subject_(subject) {}
 
-  bool test(const Node& node) const {
+  bool test(const Expr& node) const {
     switch (node.op) {
       case Op::lit_bool:
         return node.boolean;
       case Op::op_and:
-        for (const NodePtr& kid : node.kids) {
+        for (const ExprPtr& kid : node.kids) {
           if (!test(*kid))
             return false;
         }
         return true;
       case Op::op_or:
-        for (const NodePtr& kid : node.kids) {
+        for (const ExprPtr& kid : node.kids) {
           if (test(*kid))
             return true;
         }
@@ -771,7 +771,7 @@ class Evaluator {
     return false;  // not a bool node: unreachable after type checking
   }
 
-  Value value(const Node& node) const {
+  Value value(const Expr& node) const {
     switch (node.op) {
       case Op::lit_null:
         return Value{};
@@ -829,7 +829,7 @@ class Evaluator {
         return Value::of_int(at == std::string_view::npos ? -1 : static_cast<std::int64_t>(at));
       }
       case Op::fn_length: {
-        const Node& arg = *node.kids[0];
+        const Expr& arg = *node.kids[0];
         if (arg.op == Op::id_groups) {
           const std::size_t n = subject_.groups != nullptr ? subject_.groups->size() : 0;
           return Value::of_int(static_cast<std::int64_t>(n));
@@ -845,7 +845,7 @@ class Evaluator {
   }
 
  private:
-  bool compare(const Node& node) const {
+  bool compare(const Expr& node) const {
     const Value a = value(*node.kids[0]);
     const Value b = value(*node.kids[1]);
     if (a.kind != Value::Kind::integer || b.kind != Value::Kind::integer)
@@ -864,7 +864,7 @@ class Evaluator {
     }
   }
 
-  bool in_groups(const Node& item) const {
+  bool in_groups(const Expr& item) const {
     if (subject_.groups == nullptr || subject_.groups->empty())
       return false;
     const Value v = value(item);
@@ -877,7 +877,7 @@ class Evaluator {
     return subject_.groups->find(std::string(v.view)) != subject_.groups->end();
   }
 
-  bool string_test(const Node& node) const {
+  bool string_test(const Expr& node) const {
     const Value a = value(*node.kids[0]);
     const Value b = value(*node.kids[1]);
     if (a.is_null() || b.is_null())
@@ -894,7 +894,7 @@ class Evaluator {
     }
   }
 
-  Value substring(const Node& node) const {
+  Value substring(const Expr& node) const {
     Value s = value(*node.kids[0]);
     const Value start = value(*node.kids[1]);
     if (s.is_null() || start.is_null())
@@ -918,7 +918,7 @@ class Evaluator {
 
 }  // namespace
 
-Filter::Filter(std::string text, std::unique_ptr<Node> root)
+Filter::Filter(std::string text, std::unique_ptr<Expr> root)
     : text_(std::move(text)), root_(std::move(root)) {}
 
 Filter::~Filter() = default;
@@ -940,7 +940,7 @@ ParseResult parse(std::string_view text) {
       syntax_error(max_text_bytes, "filter exceeds " + std::to_string(max_text_bytes) + " bytes");
     }
     std::vector<Token> tokens = tokenize(text);
-    NodePtr root;
+    ExprPtr root;
     if (tokens.size() > 1) {  // anything but the end token
       Parser parser(std::move(tokens));
       root = parser.parse_filter();

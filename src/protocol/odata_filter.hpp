@@ -13,12 +13,12 @@ namespace wps::protocol::odata {
 // What a filter can see of one connection.
 struct FilterSubject {
   std::string_view connection_id;
-  const std::string* user_id = nullptr;                   // nullptr: null (anonymous)
+  const std::string* user_id = nullptr;                     // nullptr: null (anonymous)
   const std::unordered_set<std::string>* groups = nullptr;  // nullptr: no groups
-  const std::string* protocol = nullptr;                  // nullptr: null (simple client)
+  const std::string* protocol = nullptr;                    // nullptr: null (simple client)
 };
 
-class Node;  // the parsed expression tree (defined in odata_filter.cpp)
+class Expr;  // the parsed expression tree (defined in odata_filter.cpp)
 struct ParseResult;
 
 class Filter {
@@ -36,14 +36,14 @@ class Filter {
  private:
   friend struct ParseResult;
   friend ParseResult parse(std::string_view text);
-  Filter(std::string text, std::unique_ptr<Node> root);
+  Filter(std::string text, std::unique_ptr<Expr> root);
   std::string text_;
-  std::unique_ptr<Node> root_;
+  std::unique_ptr<Expr> root_;
 };
 
 struct ParseResult {
   std::shared_ptr<const Filter> filter;  // set on success
-  std::string error;     // on failure: "Invalid syntax at position 12: ..." (< 200 bytes)
+  std::string error;         // on failure: "Invalid syntax at position 12: ..." (< 200 bytes)
   std::size_t position = 0;  // 0-based offset of the error in the input
   explicit operator bool() const noexcept { return filter != nullptr; }
 };

@@ -111,8 +111,8 @@ std::string RedisBroker::channel(char kind, const std::string& hub,
 
 void RedisBroker::connect() {
   reconnect_scheduled_ = false;
-  sub_ = std::make_shared<Connection>(strand_, options_.url, options_.connect_timeout);
-  cmd_ = std::make_shared<Connection>(strand_, options_.url, options_.connect_timeout);
+  sub_ = std::make_shared<RespClient>(strand_, options_.url, options_.connect_timeout);
+  cmd_ = std::make_shared<RespClient>(strand_, options_.url, options_.connect_timeout);
   const auto sub = sub_;
   sub->start(
       [this, sub] {

@@ -29,7 +29,7 @@
 #include "core/broker.hpp"
 #include "core/cluster.hpp"
 #include "core/node.hpp"
-#include "redis/connection.hpp"
+#include "redis/resp_client.hpp"
 
 namespace wps::redis {
 
@@ -137,7 +137,7 @@ class RedisBroker final : public core::Broker, public core::Cluster {
   BrokerStats stats_;
 
   // strand state
-  std::shared_ptr<Connection> sub_, cmd_;
+  std::shared_ptr<RespClient> sub_, cmd_;
   bool sub_ready_ = false, cmd_ready_ = false;
   bool self_in_commands_ = false;  // our subscription to the command channel is confirmed
   long long sub_client_id_ = -1;

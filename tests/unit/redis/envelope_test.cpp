@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "redis/connection.hpp"
+#include "redis/resp_client.hpp"
 
 namespace wps::redis {
 namespace {

@@ -1,4 +1,4 @@
-#include "redis/connection.hpp"
+#include "redis/resp_client.hpp"
 
 #include <hiredis/hiredis.h>
 
@@ -23,7 +23,7 @@ void append_command(std::string& out, const std::vector<std::string_view>& args)
   }
 }
 
-Connection::Connection(Strand strand, Url url, std::chrono::milliseconds connect_timeout)
+RespClient::RespClient(Strand strand, Url url, std::chrono::milliseconds connect_timeout)
     : strand_(strand),
       url_(std::move(url)),
       connect_timeout_(connect_timeout),
@@ -33,12 +33,12 @@ Connection::Connection(Strand strand, Url url, std::chrono::milliseconds connect
       reader_(redisReaderCreate()),
       read_buffer_(64 * 1024) {}
 
-Connection::~Connection() {
+RespClient::~RespClient() {
   if (reader_ != nullptr)
     redisReaderFree(reader_);
 }
 
-void Connection::start(std::function<void()> on_ready, std::function<void(std::string)> on_down,
+void RespClient::start(std::function<void()> on_ready, std::function<void(std::string)> on_down,
                        PushHandler on_push) {
   on_ready_ = std::move(on_ready);
   on_down_ = std::move(on_down);
@@ -94,7 +94,7 @@ void Connection::start(std::function<void()> on_ready, std::function<void(std::s
       });
 }
 
-void Connection::command(const std::vector<std::string_view>& args, Callback callback) {
+void RespClient::command(const std::vector<std::string_view>& args, Callback callback) {
   if (closed_) {
     if (callback)
       callback(nullptr);
@@ -106,7 +106,7 @@ void Connection::command(const std::vector<std::string_view>& args, Callback cal
     flush();
 }
 
-void Connection::send(const std::vector<std::string_view>& args) {
+void RespClient::send(const std::vector<std::string_view>& args) {
   if (closed_)
     return;
   append_command(pending_, args);
@@ -114,7 +114,7 @@ void Connection::send(const std::vector<std::string_view>& args) {
     flush();
 }
 
-void Connection::flush() {
+void RespClient::flush() {
   if (!writing_.empty() || pending_.empty() || closed_)
     return;
   writing_.swap(pending_);
@@ -129,7 +129,7 @@ void Connection::flush() {
                    });
 }
 
-void Connection::read() {
+void RespClient::read() {
   socket_.async_read_some(
       net::buffer(read_buffer_),
       [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
@@ -154,7 +154,7 @@ void Connection::read() {
       });
 }
 
-void Connection::on_reply(redisReply* reply) {
+void RespClient::on_reply(redisReply* reply) {
   std::unique_ptr<redisReply, void (*)(void*)> owned(reply, freeReplyObject);
   if (!callbacks_.empty()) {
     Callback callback = std::move(callbacks_.front());
@@ -167,7 +167,7 @@ void Connection::on_reply(redisReply* reply) {
     on_push_(*reply);
 }
 
-void Connection::fail(const std::string& reason) {
+void RespClient::fail(const std::string& reason) {
   if (closed_)
     return;
   auto down = std::move(on_down_);
@@ -176,7 +176,7 @@ void Connection::fail(const std::string& reason) {
     down(reason);
 }
 
-void Connection::close() {
+void RespClient::close() {
   if (closed_)
     return;
   closed_ = true;

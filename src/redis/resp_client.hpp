@@ -1,11 +1,11 @@
 #pragma once
-// One connection to a Redis server on an Asio strand: commands are written as RESP (pipelined:
-// everything queued while a write is in flight goes out in the next write), replies are parsed
-// with hiredis's reader and matched to their callbacks in order. Replies with no waiting
-// callback (pub/sub pushes once the connection has subscribed) go to the push handler.
+// RespClient: one connection to a Redis server on an Asio strand. Commands are written as RESP
+// (pipelined: everything queued while a write is in flight goes out in the next write), replies
+// are parsed with hiredis's reader and matched to their callbacks in order. Replies with no
+// waiting callback (pub/sub pushes once the connection has subscribed) go to the push handler.
 // Every member must be called on the strand. A failed connection reports once, through
 // on_down, and fails the callbacks still waiting (with a null reply); reconnecting is the
-// owner's business (a new Connection).
+// owner's business (a new RespClient).
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -33,15 +33,15 @@ using Url = config::RedisUrl;
 // RESP encoding of one command (an array of bulk strings).
 void append_command(std::string& out, const std::vector<std::string_view>& args);
 
-class Connection final : public std::enable_shared_from_this<Connection> {
+class RespClient final : public std::enable_shared_from_this<RespClient> {
  public:
   using Callback = std::function<void(const redisReply*)>;  // null: the connection failed
   using PushHandler = std::function<void(const redisReply&)>;
 
-  Connection(Strand strand, Url url, std::chrono::milliseconds connect_timeout);
-  ~Connection();
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
+  RespClient(Strand strand, Url url, std::chrono::milliseconds connect_timeout);
+  ~RespClient();
+  RespClient(const RespClient&) = delete;
+  RespClient& operator=(const RespClient&) = delete;
 
   // Connects (and selects the database); `on_ready` once it can take commands, `on_down` once
   // when it fails (before or after being ready) with a reason.
