@@ -1,6 +1,6 @@
 #pragma once
-// Typed messages of the Web PubSub client protocols (spec §6.3), independent of any wire format.
-// Codecs (json_codec.hpp, later protobuf) turn bytes into these values and back.
+// Typed messages of the Web PubSub client protocols (spec §6.3, §6.12), independent of any wire
+// format. The codecs (json_codec.hpp, protobuf_codec.hpp) turn bytes into these values and back.
 
 #include <cstdint>
 #include <optional>
