@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds, and runs every test:
+#   0. the layering check (scripts/check_layers.py) and its self-test, before any build;
 #   1. release build: unit tests (ctest) and the integration suite (real server + real SDKs);
 #   2. the Debian package of the release build: built, installed with dpkg -i, run as its systemd
 #      unit would, upgraded, removed and purged (scripts/test-package.sh; needs root);
@@ -34,6 +35,12 @@ count() {
   p=$(grep -oE '^# pass [0-9]+' "$log" | awk '{s += $3} END {print s + 0}')
   f=$(grep -oE '^# fail [0-9]+' "$log" | awk '{s += $3} END {print s + 0}')
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+  # scripts/check_layers*.py: "== check_layers: 3 passed, 0 failed"
+  if grep -qE '^== [a-z_]+: [0-9]+ passed, [0-9]+ failed' "$log"; then
+    p=$(grep -oE '^== [a-z_]+: [0-9]+ passed' "$log" | awk '{s += $3} END {print s + 0}')
+    f=$(grep -oE '^== [a-z_]+: [0-9]+ passed, [0-9]+ failed' "$log" | awk '{s += $5} END {print s + 0}')
+    passed=$((passed + p)); failed=$((failed + f))
+  fi
   # pytest: "12 passed, 1 failed in 3.2s" / "12 passed in 3.2s"
   p=$(grep -oE '[0-9]+ passed' "$log" | grep -v tests | tail -1 | awk '{print $1}')
   f=$(grep -oE '[0-9]+ failed' "$log" | grep -v tests | tail -1 | awk '{print $1}')
@@ -65,6 +72,11 @@ integration() {  # integration PRESET
   [[ $1 == dev ]] && threads=1
   WPS_SERVER_BIN="$repo/build/$1/src/webpubsub-server" WPS_SERVER_THREADS="$threads" "$repo/tests/integration/run.sh"
 }
+
+# Dependencies point inward (docs/ARCHITECTURE.md): checked on the sources and src/CMakeLists.txt
+# before anything is built, with a self-test that plants a violation of each rule in a copy.
+run "layers" /usr/bin/python3 "$repo/scripts/check_layers.py" "$repo"
+run "layers-selftest" /usr/bin/python3 "$repo/scripts/check_layers_selftest.py" "$repo"
 
 for stage in $stages; do
   case "$stage" in
