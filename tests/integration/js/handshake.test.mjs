@@ -237,25 +237,14 @@ describe('subprotocol negotiation', () => {
     await assert.rejects(openSocket(clientUrl(server.port, HUB, tok()), { protocols: ['custom.v1'] }), /subprotocol|Server sent no subprotocol/i);
   });
 
-  // Issue 2: json.reliable.webpubsub.azure.v1 is negotiated only once it is fully right, never
-  // half. Until then offering only it gets no subprotocol (so `ws` fails the handshake); once it
-  // is negotiated, the connection must have the reliable features.
-  let reliableSupported;
-  test('json.reliable.webpubsub.azure.v1 alone: not negotiated, or negotiated with reliable semantics', async () => {
+  test('json.reliable.webpubsub.azure.v1 alone: negotiated, with reliable semantics', async () => {
     const t = tok({ groups: ['rel'] });
-    let r;
-    try {
-      r = await openSocket(clientUrl(server.port, HUB, t), { protocols: [RELIABLE_JSON_PROTOCOL] });
-    } catch (err) {
-      assert.match(String(err.message), /subprotocol/i, 'refused only for the missing subprotocol');
-      reliableSupported = false;
-      return;
-    }
+    const r = await openSocket(clientUrl(server.port, HUB, t), { protocols: [RELIABLE_JSON_PROTOCOL] });
     clients.push(r);
-    reliableSupported = true;
     assert.equal(r.protocol, RELIABLE_JSON_PROTOCOL);
     const connected = await r.q.nextJson((m) => m.type === 'system' && m.event === 'connected', 5000, 'connected');
     assert.equal(typeof connected.reconnectionToken, 'string', 'reliable connected message has a reconnectionToken');
+    assert.ok(connected.reconnectionToken.length > 0);
     const pub = await jsonClient(server, HUB, { roles: ['webpubsub.sendToGroup'] });
     clients.push(pub);
     pub.send({ type: 'sendToGroup', group: 'rel', dataType: 'text', data: 'r1', ackId: 1 });
@@ -264,11 +253,18 @@ describe('subprotocol negotiation', () => {
     assert.equal(m.sequenceId, 1, 'first data message of a reliable connection has sequenceId 1');
   });
 
-  test('offering reliable first and json second -> the first supported one is echoed', async () => {
-    assert.notEqual(reliableSupported, undefined, 'runs after the previous test');
+  test('offering reliable first and json second -> the first one (reliable) is echoed', async () => {
     const r = await openSocket(clientUrl(server.port, HUB, tok()), { protocols: [RELIABLE_JSON_PROTOCOL, JSON_PROTOCOL] });
     clients.push(r);
-    assert.equal(r.protocol, reliableSupported ? RELIABLE_JSON_PROTOCOL : JSON_PROTOCOL);
+    assert.equal(r.protocol, RELIABLE_JSON_PROTOCOL);
+  });
+
+  test('offering json first and reliable second -> json is echoed', async () => {
+    const r = await openSocket(clientUrl(server.port, HUB, tok()), { protocols: [JSON_PROTOCOL, RELIABLE_JSON_PROTOCOL] });
+    clients.push(r);
+    assert.equal(r.protocol, JSON_PROTOCOL);
+    const connected = await r.q.nextJson((m) => m.type === 'system' && m.event === 'connected', 5000, 'connected');
+    assert.equal(connected.reconnectionToken, undefined, 'a plain json connection gets no reconnectionToken');
   });
 });
 
