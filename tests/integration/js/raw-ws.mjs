@@ -282,6 +282,24 @@ export function memoryOf(pid) {
   return { rss: kib('VmRSS'), hwm: kib('VmHWM') };
 }
 
+/**
+ * Bytes queued in the kernel for the TCP socket whose local and remote ports are given (IPv4
+ * loopback, /proc/net/tcp): `tx` written but not yet acknowledged by the peer, `rx` received but
+ * not yet read by the application. Null when there is no such socket.
+ */
+export function tcpQueues(localPort, remotePort) {
+  const hex = (port) => port.toString(16).toUpperCase().padStart(4, '0');
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    if (fields.length < 5) continue;
+    if (fields[1].endsWith(`:${hex(localPort)}`) && fields[2].endsWith(`:${hex(remotePort)}`)) {
+      const [tx, rx] = fields[4].split(':').map((v) => parseInt(v, 16));
+      return { tx, rx };
+    }
+  }
+  return null;
+}
+
 /** Open file descriptors of process `pid`. */
 export function fdCount(pid) {
   return readdirSync(`/proc/${pid}/fd`).length;
