@@ -43,13 +43,25 @@ test('config reload: a changed handler URL is used without a restart, validated 
   const options = b.requests.items.findIndex((r) => r.method === 'OPTIONS');
   assert.ok(options >= 0 && options < firstPost, `the new handler is validated before use: ${b.requests.describe()}`);
 
-  // an invalid file keeps the last good settings
+  // An invalid file keeps the last good settings. The server says when it read and refused it:
+  // only after that line does a connection prove that the refused file changed nothing.
   await delay(50);
+  const ignored = () => server.output().split('config change ignored').length - 1;
+  assert.equal(ignored(), 0, server.output());
   writeFileSync(configPath, '{ "hubs": { broken');
-  await delay(2500);
+  await waitFor(() => ignored() === 1, 6000, `the server reading and refusing the broken file:\n${server.output()}`);
+  assert.match(server.output(), /config change ignored: .*config\.json/);
   const c = await jsonClient(server, hub, { userId: 'token-user' });
   closeAll(c);
   assert.equal(c.connected.userId, 'from-b');
+  // And the watcher still works: a good file after the broken one is applied.
+  await delay(50);
+  writeFileSync(configPath, JSON.stringify(hubConfig(hub, a.urlTemplate), null, 2));
+  await waitFor(async () => {
+    const again = await jsonClient(server, hub, { userId: 'token-user' });
+    closeAll(again);
+    return again.connected.userId === 'from-a';
+  }, 6000, 'the good file after the broken one taking effect');
 });
 
 test('cookies: Set-Cookie from connect and user events is replayed as Cookie on later events of that connection', async () => {
