@@ -4,7 +4,8 @@
 // exits, even when the handler is slow and its connection pool is small.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, jsonClient, closeAll, delay } from './harness.mjs';
+import { startServer, jsonClient, closeAll } from './harness.mjs';
+import { waitFor } from './raw-ws.mjs';
 import { serviceClient } from './rest-helpers.mjs';
 import { startRawHandler, answerValidation, isEvent } from './webhook-helpers.mjs';
 
@@ -39,10 +40,8 @@ test(`SIGTERM right after the last of ${SENDS} accepted REST sends: every client
     }
     const ids = clients.map((c) => c.connected.connectionId);
     // Every connected event reached the handler first (they are ordered before disconnected anyway).
-    for (let wait = 0; wait < 200; wait += 1) {
-      if (handler.requests.items.filter((r) => isEvent(r, 'azure.webpubsub.sys.connected')).length === ids.length) break;
-      await delay(50);
-    }
+    const connectedEvents = () => handler.requests.items.filter((r) => isEvent(r, 'azure.webpubsub.sys.connected')).length;
+    await waitFor(() => connectedEvents() === ids.length, 10000, `a connected event for each of the ${ids.length} clients`, 50);
 
     // What each send targets, and therefore what each client must receive (per lane, in order).
     const service = serviceClient(server, HUB);
