@@ -41,11 +41,17 @@ count() {
     f=$(grep -oE '^== [a-z_]+: [0-9]+ passed, [0-9]+ failed' "$log" | awk '{s += $5} END {print s + 0}')
     passed=$((passed + p)); failed=$((failed + f))
   fi
-  # pytest: "12 passed, 1 failed in 3.2s" / "12 passed in 3.2s"
-  p=$(grep -oE '[0-9]+ passed' "$log" | grep -v tests | tail -1 | awk '{print $1}')
-  f=$(grep -oE '[0-9]+ failed' "$log" | grep -v tests | tail -1 | awk '{print $1}')
-  if grep -qE '^=+ .*(passed|failed).* in [0-9.]+s' "$log" || grep -qE '^[0-9]+ (passed|failed).* in [0-9.]+s' "$log"; then
-    passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+  # pytest: "12 passed, 1 failed in 3.2s" / "12 passed in 3.2s" / "12 passed, 1 error in 3.2s"
+  # (an error: a fixture failed, e.g. a sanitizer report when its server stopped)
+  local summary
+  summary=$(grep -E '^=+ .*(passed|failed|error).* in [0-9.]+s' "$log" | tail -1)
+  [[ -n $summary ]] || summary=$(grep -E '^[0-9]+ (passed|failed|errors?)\b.* in [0-9.]+s' "$log" | tail -1)
+  if [[ -n $summary ]]; then
+    p=$(grep -oE '[0-9]+ passed' <<<"$summary" | awk '{print $1}')
+    f=$(grep -oE '[0-9]+ failed' <<<"$summary" | awk '{print $1}')
+    local e
+    e=$(grep -oE '[0-9]+ errors?' <<<"$summary" | awk '{print $1}')
+    passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0} + ${e:-0}))
   fi
 }
 

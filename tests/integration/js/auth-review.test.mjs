@@ -31,7 +31,7 @@ before(async () => {
 });
 after(async () => {
   closeAll(...sockets);
-  if (server) await server.stop('SIGKILL');
+  if (server) await server.stop();
 });
 
 const b64url = (x) => Buffer.from(typeof x === 'string' ? x : JSON.stringify(x)).toString('base64url');

@@ -22,8 +22,8 @@ before(async () => {
 
 after(async () => {
   closeAll(...clients);
-  if (server) await server.stop('SIGKILL');
-  if (small) await small.stop('SIGKILL');
+  if (server) await server.stop();
+  if (small) await small.stop();
 });
 
 /** Asserts the JSON client got `disconnected` as its last message, then a close with `code`. */

@@ -118,7 +118,7 @@ test('a Redis with a password: nodes authenticate from the URL; a wrong password
     clients.push(local);
     assert.ok(local.connected.connectionId);
   } finally {
-    for (const n of nodes) await n.stop('SIGKILL').catch(() => {});
+    for (const n of nodes) await n.stop().catch(() => {});
     await secured.stop();
   }
 });
@@ -214,7 +214,7 @@ test('a hung node (SIGSTOP) is dropped within node TTL + heartbeat interval; it 
     console.log(`# hung node dropped after ${droppedAfter} ms (TTL ${TTL} ms, heartbeat ${BEAT} ms)`);
   } finally {
     hung.proc.kill('SIGCONT');
-    await hung.stop('SIGKILL').catch(() => {});
-    await live.stop('SIGKILL').catch(() => {});
+    await hung.stop().catch(() => {});
+    await live.stop().catch(() => {});
   }
 });

@@ -187,7 +187,7 @@ export function clusterFixture(hub, { graceMs = 300 } = {}) {
     async stop() {
       for (const c of f.sdkClients) c.stop();
       closeAll(...f.clients);
-      for (const s of f.nodes) await s.stop('SIGKILL').catch(() => {});
+      for (const s of f.nodes) await s.stop().catch(() => {});
       await f.redis?.stop();
     },
     /** A json.webpubsub.azure.v1 client on `node` with CLUSTER_ROLES, closed by stop(). */

@@ -331,7 +331,7 @@ describe('anonymous connections per hub', () => {
       await connectOk(clientUrl(d.port, 'anyhub'));
       assert.equal(await expectRefused(clientUrl(d.port, 'strict')), 401);
     } finally {
-      await d.stop('SIGKILL');
+      await d.stop();
     }
   });
 

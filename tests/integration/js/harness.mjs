@@ -57,23 +57,68 @@ process.on('exit', () => {
 // ---------------------------------------------------------------- server
 
 const liveServers = new Set();
-// Sanitizer reports in any server's stderr fail the test file (its process exits non-zero), even
+// Sanitizer reports in any server's output fail the test file (its process exits non-zero), even
 // when every assertion passed: ThreadSanitizer keeps running after a report, and a server
-// killed with SIGKILL leaves no exit code to look at.
-const SANITIZER_RE = /WARNING: ThreadSanitizer|ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error: /;
+// killed with SIGKILL leaves no exit code to look at. The whole output of each server is scanned
+// once it has ended (a report arrives in several chunks), and what a server still running at the
+// end had written so far. Servers are stopped with SIGTERM wherever a test does not need SIGKILL,
+// so that they exit through main() and LeakSanitizer reports what they leaked.
+export const SANITIZER_RE = /WARNING: ThreadSanitizer|ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error: /;
 const sanitizerReports = [];
+// Servers that died of a signal other than SIGKILL after the harness asked them to stop (a crash
+// on shutdown).
+const badExits = [];
+
+/** The sanitizer report in `output`, shortened for the summary, or null. */
+export function sanitizerReport(output) {
+  const m = SANITIZER_RE.exec(output);
+  if (!m) return null;
+  const start = output.lastIndexOf('\n', Math.max(0, m.index - 200)) + 1;
+  return output.slice(start, start + 6000);
+}
+
+function scanOutput(server) {
+  if (server.scanned) return;
+  server.scanned = true;
+  const report = sanitizerReport(`${server.stdout()}\n${server.stderr()}`);
+  if (report) sanitizerReports.push(`server ${server.args.join(' ')}:\n${report}`);
+}
+
+// A running server does not keep the test process alive (its process and pipes are unref'd): when
+// nothing else is left to do (every test has ended, also one that failed before it stopped its
+// servers), the servers still running are stopped gracefully and waited for, so their leak
+// reports are seen, and the process then ends.
+function keepAlive(server, on) {
+  for (const handle of [server.proc, server.proc.stdout, server.proc.stderr]) {
+    if (on) handle?.ref?.();
+    else handle?.unref?.();
+  }
+}
+process.on('beforeExit', () => {
+  for (const s of [...liveServers]) {
+    keepAlive(s, true);
+    s.stop('SIGTERM').catch(() => {
+      /* killed after its timeout; a sanitizer report still fails the file */
+    });
+  }
+});
 
 process.on('exit', () => {
-  if (sanitizerReports.length > 0) {
-    process.stderr.write(`\n${sanitizerReports.length} sanitizer report(s) from the server:\n${sanitizerReports.join('\n---\n')}\n`);
-    process.exitCode = 1;
-  }
   for (const s of liveServers) {
+    scanOutput(s);
     try {
       s.proc.kill('SIGKILL');
     } catch {
       /* already gone */
     }
+  }
+  if (sanitizerReports.length > 0) {
+    process.stderr.write(`\n${sanitizerReports.length} sanitizer report(s) from the server:\n${sanitizerReports.join('\n---\n')}\n`);
+    process.exitCode = 1;
+  }
+  if (badExits.length > 0) {
+    process.stderr.write(`\n${badExits.length} server(s) crashed while stopping:\n${badExits.join('\n---\n')}\n`);
+    process.exitCode = 1;
   }
 });
 
@@ -100,9 +145,11 @@ export async function startServer({ args = [], config, env = {}, readyTimeoutMs 
   });
   let stdout = '';
   let stderr = '';
+  // 'close': the process has exited and its output has been read to the end.
   const exited = new Promise((resolve) => {
-    proc.once('exit', (code, signal) => resolve({ code, signal }));
+    proc.once('close', (code, signal) => resolve({ code, signal }));
   });
+  let stopSignal = null;
   const server = {
     proc,
     args: fullArgs,
@@ -111,12 +158,13 @@ export async function startServer({ args = [], config, env = {}, readyTimeoutMs 
     stdout: () => stdout,
     stderr: () => stderr,
     // The server's own bound after SIGTERM is its shutdown grace (3 s); the rest of the timeout is
-    // for a sanitizer build's slow exit on a loaded machine.
+    // for a sanitizer build's slow exit (leak check included) on a loaded machine.
     async stop(signal = 'SIGTERM', timeoutMs = 10000) {
       if (proc.exitCode !== null || proc.signalCode !== null) {
         liveServers.delete(server);
         return exited;
       }
+      stopSignal ??= signal;
       proc.kill(signal);
       try {
         return await withTimeout(exited, timeoutMs, `server exit after ${signal}`);
@@ -131,6 +179,13 @@ export async function startServer({ args = [], config, env = {}, readyTimeoutMs 
       }
     },
   };
+  keepAlive(server, false);
+  exited.then(({ signal }) => {
+    scanOutput(server);
+    if (stopSignal !== null && signal !== null && signal !== 'SIGKILL' && signal !== stopSignal) {
+      badExits.push(`server ${fullArgs.join(' ')} died of ${signal} after ${stopSignal}:\n${server.output().slice(-3000)}`);
+    }
+  });
   liveServers.add(server);
   const ready = new Promise((resolve, reject) => {
     proc.stdout.setEncoding('utf8');
@@ -142,7 +197,6 @@ export async function startServer({ args = [], config, env = {}, readyTimeoutMs 
     });
     proc.stderr.on('data', (chunk) => {
       stderr += chunk;
-      if (SANITIZER_RE.test(chunk)) sanitizerReports.push(chunk.slice(0, 4000));
     });
     proc.once('error', reject);
     exited.then(({ code, signal }) =>
@@ -167,12 +221,15 @@ export async function startServer({ args = [], config, env = {}, readyTimeoutMs 
   return server;
 }
 
-/** Stops every server in `servers`, ignoring those not started. */
+/**
+ * Stops every server in `servers` (SIGTERM, so that sanitizer builds check for leaks; SIGKILL
+ * after 10 s), ignoring those not started.
+ */
 export async function stopAll(...servers) {
   for (const s of servers) {
     if (s) {
       try {
-        await s.stop('SIGKILL', 3000);
+        await s.stop('SIGTERM');
       } catch {
         /* ignore */
       }

@@ -40,7 +40,7 @@ before(async () => {
 
 after(async () => {
   closeAll(...clients);
-  if (server) await server.stop('SIGKILL');
+  if (server) await server.stop();
 });
 
 const stillServed = (label) => assertStillWorking(pub, sub, 'bystanders', label);
@@ -118,7 +118,7 @@ describe('slow and silent peers', () => {
       ws.terminate();
       proxy.close();
       closeAll(hpub, hsub);
-      await server.stop('SIGKILL');
+      await server.stop();
     }
     await stillServed('half-open');
   });
@@ -368,7 +368,7 @@ describe('a thousand clients that never read', () => {
   let fsub;
   after(async () => {
     closeAll(fpub, fsub);
-    if (flood) await flood.stop('SIGKILL');
+    if (flood) await flood.stop();
   });
 
   test('a publisher floods their group: they are closed as slow consumers, server RSS stays bounded, others are served', async () => {

@@ -12,7 +12,7 @@ const servers = [];
 const clients = [];
 after(async () => {
   closeAll(...clients);
-  for (const s of servers) await s.stop('SIGKILL').catch(() => {});
+  for (const s of servers) await s.stop().catch(() => {});
 });
 
 async function start(args) {

@@ -32,7 +32,7 @@ before(async () => {
 
 after(async () => {
   closeAll(...clients);
-  if (server) await server.stop('SIGKILL');
+  if (server) await server.stop();
 });
 
 const sendPath = (query = '') => apiPath(HUB, '/:send', query);
@@ -298,6 +298,6 @@ test('--public-origin: audiences signed for the public origin are accepted; next
     assert.equal(list.json.value.length, 1, list.text);
     assert.ok(list.json.nextLink.startsWith(`${origin}/api/hubs/po/groups/pg/connections?`), list.text);
   } finally {
-    await proxied.stop('SIGKILL');
+    await proxied.stop();
   }
 });

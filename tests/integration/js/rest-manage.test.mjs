@@ -32,7 +32,7 @@ before(async () => {
 
 after(async () => {
   closeAll(...clients);
-  if (server) await server.stop('SIGKILL');
+  if (server) await server.stop();
 });
 
 /**

@@ -30,7 +30,7 @@ before(async () => {
 
 after(async () => {
   closeAll(...clients);
-  if (server) await server.stop('SIGKILL');
+  if (server) await server.stop();
 });
 
 test('sendToAll with a JSON object: JSON clients get dataType json, simple clients the JSON text', async () => {

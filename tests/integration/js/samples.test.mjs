@@ -27,7 +27,7 @@ before(async () => {
 after(async () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   closeAll(...clients);
-  if (server) await server.stop('SIGKILL');
+  if (server) await server.stop();
 });
 
 function runSample(name, url) {

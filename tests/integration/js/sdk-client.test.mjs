@@ -26,7 +26,7 @@ after(async () => {
     }
   }
   await delay(100);
-  if (server) await server.stop('SIGKILL');
+  if (server) await server.stop();
 });
 
 /** Creates and starts a client; records connected info and every group message. */

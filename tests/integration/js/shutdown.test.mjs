@@ -29,7 +29,7 @@ for (const signal of ['SIGTERM', 'SIGINT']) {
       assert.equal(s.q.items.length, 0, `simple client got: ${s.q.describe()}`);
     } finally {
       closeAll(...clients);
-      await server.stop('SIGKILL').catch(() => {});
+      await server.stop().catch(() => {});
     }
   });
 }

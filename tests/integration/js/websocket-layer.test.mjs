@@ -23,7 +23,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (server) await server.stop('SIGKILL');
+  if (server) await server.stop();
 });
 
 const path = (userId = 'raw') =>
