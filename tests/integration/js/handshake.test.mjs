@@ -58,6 +58,45 @@ describe('start-up output', () => {
   test('prints the configured primary key', () => {
     assert.equal(keyed.key, PRIMARY);
   });
+
+  // The well-known development key on an address others can reach would let anyone connect and
+  // publish: the server refuses to start (exit status 2, before it listens) unless told to.
+  test('refuses the development key on a non-loopback address, as primary or secondary key', async () => {
+    for (const args of [
+      ['--host', '0.0.0.0'],
+      ['--host', '::'],
+      ['--host', '0.0.0.0', '--access-key', PRIMARY, '--secondary-access-key', DEFAULT_KEY],
+    ]) {
+      const refused = await startServer({ args, readyTimeoutMs: 10000 }).then(
+        async (s) => {
+          await s.stop();
+          return null;
+        },
+        (err) => err,
+      );
+      assert.ok(refused, `started with ${args.join(' ')}`);
+      assert.match(refused.message, /exited before ready \(code 2,/, args.join(' '));
+      assert.match(refused.message, new RegExp(`refusing to listen on '${args[1].replace(/[.:]/g, '\\$&')}' with the well-known development access key`), args.join(' '));
+      assert.doesNotMatch(refused.message, /Endpoint=/, 'it never listened');
+    }
+  });
+
+  test('the development key is accepted on loopback, and on a public address only when allowed; any other key anywhere', async () => {
+    for (const args of [
+      ['--host', '127.0.0.1'],
+      ['--host', 'localhost'],
+      ['--host', '0.0.0.0', '--allow-default-key-on-public-address'],
+      ['--host', '0.0.0.0', '--access-key', PRIMARY],
+    ]) {
+      const s = await startServer({ args });
+      try {
+        const r = await httpRequest(`http://127.0.0.1:${s.port}/api/health`);
+        assert.equal(r.status, 200, args.join(' '));
+      } finally {
+        await s.stop();
+      }
+    }
+  });
 });
 
 describe('health', () => {

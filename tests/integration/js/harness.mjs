@@ -5,7 +5,8 @@
 // Contract with the server (see tests/integration/README.md):
 //   - binary from $WPS_SERVER_BIN, default <repo>/build/release/src/webpubsub-server
 //   - started with `--port 0 [flags]` (listens on loopback only), prints a line containing
-//     `Endpoint=http://localhost:<port>;AccessKey=<key>;Version=1.0;` when ready.
+//     `Endpoint=http://localhost:<port>;AccessKey=<key>;Version=1.0;` when ready (another host
+//     when given --host with an address).
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
@@ -24,7 +25,8 @@ export const DEFAULT_KEY = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH';
 export const JSON_PROTOCOL = 'json.webpubsub.azure.v1';
 export const RELIABLE_JSON_PROTOCOL = 'json.reliable.webpubsub.azure.v1';
 
-const ENDPOINT_RE = /Endpoint=(https?):\/\/localhost:(\d+);AccessKey=([^;]+);Version=1\.0;/;
+// The host is localhost unless the server was given another loopback or a public address.
+const ENDPOINT_RE = /Endpoint=(https?):\/\/(localhost|[0-9.]+|\[[0-9a-fA-F:]+\]):(\d+);AccessKey=([^;]+);Version=1\.0;/;
 
 // ---------------------------------------------------------------- timeouts
 
@@ -213,9 +215,9 @@ export async function startServer({ args = [], config, env = {}, readyTimeoutMs 
     throw err;
   }
   server.scheme = m[1];
-  server.port = Number(m[2]);
-  server.key = m[3];
-  server.endpoint = `${server.scheme}://localhost:${server.port}`;
+  server.port = Number(m[3]);
+  server.key = m[4];
+  server.endpoint = `${server.scheme}://${m[2]}:${server.port}`;
   server.connectionString = `Endpoint=${server.endpoint};AccessKey=${server.key};Version=1.0;`;
   server.printedLine = m[0];
   return server;
