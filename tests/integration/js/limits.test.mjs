@@ -1,10 +1,13 @@
 // Limits (issue 7, part 1): each configurable limit refuses what is over it the documented way
 // (docs/CONFIGURATION.md), and what is under it keeps working. Connection limits refuse the
 // upgrade with 429 and a JSON ErrorDetail body; the group limit answers PubSub clients with an
-// error ack and REST with 409; HTTP header and body limits answer 431 and 413.
+// error ack and REST with 409; HTTP header and body limits answer 431 and 413; the event-handler
+// connection cap makes further requests wait.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, closeAll, jsonClient, clientToken, clientUrl, openSocket, JSON_PROTOCOL } from './harness.mjs';
+import http from 'node:http';
+import { startServer, closeAll, jsonClient, clientToken, clientUrl, openSocket, delay, JSON_PROTOCOL } from './harness.mjs';
+import { hubConfig } from './webhook-helpers.mjs';
 import { serviceClient, rawRequest } from './rest-helpers.mjs';
 import { rawUpgrade, waitFor } from './raw-ws.mjs';
 
@@ -146,4 +149,69 @@ test('--max-http-header-bytes: an oversized header block gets 431; --max-http-bo
     headers: { 'Content-Type': 'text/plain' },
   });
   assert.equal(ok.status, 202);
+});
+
+test('maxEventHandlerConnections: at most N connections reach a handler that holds its requests; the others wait, and all complete', async () => {
+  const CAP = 2;
+  const CLIENTS = 6;
+  // A handler that counts the TCP connections open to it and holds every user event until released.
+  const held = [];
+  let open = 0;
+  let maxOpen = 0;
+  let opened = 0;
+  const handler = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.method !== 'POST') {
+        res.writeHead(200, { 'WebHook-Allowed-Origin': '*' });
+        return res.end();
+      }
+      held.push(res);
+      return undefined;
+    });
+  });
+  handler.on('connection', (socket) => {
+    opened += 1;
+    open += 1;
+    maxOpen = Math.max(maxOpen, open);
+    socket.on('close', () => (open -= 1));
+  });
+  await new Promise((resolve) => handler.listen(0, '127.0.0.1', resolve));
+  try {
+    const hub = 'capped';
+    const url = `http://127.0.0.1:${handler.address().port}/api/{hub}/{event}`;
+    const server = await startServer({
+      config: { ...hubConfig(hub, url, { systemEvents: [] }), limits: { maxEventHandlerConnections: CAP } },
+    });
+    servers.push(server);
+    const cs = [];
+    for (let i = 0; i < CLIENTS; i += 1) cs.push(await connect(server, hub, { userId: `u${i}` }));
+    cs.forEach((c, i) => c.send({ type: 'event', event: 'hold', dataType: 'text', data: `e${i}`, ackId: i + 1 }));
+
+    // CAP requests arrive; the others wait for a connection (a handler without the cap would see
+    // all of them within milliseconds).
+    await waitFor(() => held.length >= CAP, 10000, `${CAP} held requests`);
+    await delay(1000);
+    assert.equal(held.length, CAP, `requests reaching the handler while ${CAP} are held`);
+    assert.equal(maxOpen, CAP, `connections open to the handler at once (opened ${opened})`);
+
+    // Released one by one, each frees its connection for a waiting request: all complete, over at
+    // most CAP connections.
+    let answered = 0;
+    while (answered < CLIENTS) {
+      await waitFor(() => held.length > answered, 10000, `request ${answered + 1}`);
+      held[answered].writeHead(200, { 'Content-Type': 'text/plain' });
+      held[answered].end(`reply ${answered}`);
+      answered += 1;
+    }
+    for (let i = 0; i < CLIENTS; i += 1) {
+      const ack = await cs[i].q.ack(i + 1, 10000);
+      assert.equal(ack.success, true, JSON.stringify(ack));
+    }
+    assert.ok(maxOpen <= CAP, `at most ${CAP} connections at once, saw ${maxOpen}`);
+  } finally {
+    for (const res of held) res.destroy();
+    handler.closeAllConnections();
+    await new Promise((resolve) => handler.close(resolve));
+  }
 });
