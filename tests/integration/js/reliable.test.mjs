@@ -235,7 +235,10 @@ describe('@azure/web-pubsub-client (default reliable protocol) through a TCP pro
       roles: ['webpubsub.joinLeaveGroup', 'webpubsub.sendToGroup'],
     });
     const proxied = url.replace(`localhost:${server.port}`, `127.0.0.1:${proxy.port}`);
-    const client = new WebPubSubClient(proxied); // default protocol: json.reliable.webpubsub.azure.v1
+    // Default protocol: json.reliable.webpubsub.azure.v1. Short keep-alive settings: the SDK's
+    // timeout monitor sleeps keepAliveTimeoutInMs / 3 (40 s by default) and stop() does not cut
+    // that sleep short, which kept this test process alive for 40 s after its last test.
+    const client = new WebPubSubClient(proxied, { keepAliveIntervalInMs: 1000, keepAliveTimeoutInMs: 3000 });
     const received = [];
     let connectedEvents = 0;
     let stopped = false;
@@ -312,6 +315,8 @@ describe('@azure/web-pubsub-client (default reliable protocol) through a TCP pro
       const { url } = await service.getClientAccessToken({ userId: 'gone' });
       const client = new WebPubSubClient(url.replace(`localhost:${shortLived.port}`, `127.0.0.1:${gate.port}`), {
         autoReconnect: false,
+        keepAliveIntervalInMs: 1000,
+        keepAliveTimeoutInMs: 3000,
       });
       const stopped = new Promise((resolve) => client.on('stopped', resolve));
       await client.start();
