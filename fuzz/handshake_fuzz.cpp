@@ -21,8 +21,9 @@
 
 #include "auth/jwt.hpp"
 #include "config/config.hpp"
+#include "handler/handshake.hpp"
 #include "protocol/names.hpp"
-#include "transport/handshake.hpp"
+#include "transport/upgrade.hpp"
 
 namespace {
 
@@ -73,25 +74,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if ((flags & 16) != 0)
     config.limits.max_groups_per_connection = 2;
 
-  transport::HandshakeRequest request;
+  handler::HandshakeRequest request;
   request.target = target;
   request.host = host;
   request.authorization = authorization;
   request.is_websocket_upgrade = (flags & 1) != 0;
   transport::split_protocols(protocols, request.offered_protocols);
 
-  (void)transport::is_client_endpoint(target);
+  (void)handler::is_client_endpoint(target);
   // The Sec-WebSocket-Key answer: 28 base64 characters (a SHA-1) or nothing.
   const std::string accept_key = transport::websocket_accept_key(host);
   check(accept_key.empty() || accept_key.size() == 28);
-  const transport::HandshakeDecision decision = transport::decide_handshake(request, config, kNow);
-  if (const auto* rejected = std::get_if<transport::HandshakeReject>(&decision)) {
+  const handler::HandshakeDecision decision = handler::decide_handshake(request, config, kNow);
+  if (const auto* rejected = std::get_if<handler::HandshakeReject>(&decision)) {
     check(rejected->status >= 400 && rejected->status < 500);
     check(!rejected->code.empty() && !rejected->message.empty());
     check(rejected->message.find(kKey) == std::string::npos);
     return 0;
   }
-  const auto& accept = std::get<transport::HandshakeAccept>(decision);
+  const auto& accept = std::get<handler::HandshakeAccept>(decision);
   check(protocol::is_valid_hub_name(accept.hub));
   check(std::none_of(accept.hub.begin(), accept.hub.end(),
                      [](char c) { return c >= 'A' && c <= 'Z'; }));

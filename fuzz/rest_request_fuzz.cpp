@@ -33,10 +33,17 @@ namespace http = boost::beast::http;
 constexpr std::int64_t kNow = 1'700'000'000;
 constexpr std::string_view kHost = "localhost:8080";
 
-class NullConnection final : public wps::core::Connection {
+class NullClient final : public wps::core::Client {
  public:
-  void send(wps::core::SharedFrame) override {}
+  void deliver(const wps::core::SharedFrame&) override {}
   void close(std::uint16_t, std::string) override {}
+};
+
+class RawEncoder final : public wps::core::Encoder {
+ public:
+  wps::core::SharedFrame encode(const wps::core::Message& message) const override {
+    return wps::protocol::make_frame(message.payload.bytes, false, message.expires_at);
+  }
 };
 
 void check(bool condition) {
@@ -98,15 +105,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   wps::core::MemoryBroker broker;
   wps::core::Node node(broker, wps::core::HubLimits{});
-  auto conns = std::make_shared<NullConnection>();
+  auto conns = std::make_shared<NullClient>();
+  static const RawEncoder encoder;
   {
     auto hub = node.hub("chat");
-    hub->add_connection({"c1", "alice", wps::core::ProtocolKind::json, {}, {"g"}, std::nullopt, {}},
+    hub->add_connection({"c1", "alice", wps::core::ProtocolKind::json, &encoder, {}, {"g"}, {}},
                         conns);
     hub->add_connection(
-        {"c2", std::nullopt, wps::core::ProtocolKind::simple, {}, {"g"}, std::nullopt, {}}, conns);
+        {"c2", std::nullopt, wps::core::ProtocolKind::simple, &encoder, {}, {"g"}, {}}, conns);
     hub->add_connection(
-        {"c3", "tenant%2Fbob", wps::core::ProtocolKind::json_reliable, {}, {}, std::nullopt, {}},
+        {"c3", "tenant%2Fbob", wps::core::ProtocolKind::json_reliable, &encoder, {}, {}, {}},
         conns);
   }
 

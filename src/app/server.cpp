@@ -81,7 +81,9 @@ Server::Server(config::Config config)
       broker_(make_broker(config_, ioc_)),
       redis_(dynamic_cast<redis::RedisBroker*>(broker_.get())),
       node_(*broker_, hub_limits(config_)),
-      context_(config_, node_),
+      handlers_(config_, node_),
+      endpoints_(handlers_),
+      context_(config_, endpoints_),
       rest_api_(config_, node_),
       signals_(ioc_, SIGINT, SIGTERM),
       hangup_(ioc_, SIGHUP),
@@ -190,7 +192,7 @@ void Server::start() {
   }
   dispatcher_ =
       std::make_unique<webhook::Dispatcher>(ioc_.get_executor(), config_, std::move(origin));
-  context_.dispatcher = dispatcher_.get();
+  handlers_.upstream = dispatcher_.get();
   for (auto& listener : listeners_) {
     WPS_LOG(info, "server") << "listening on " << listener->local_endpoint();
     listener->run();

@@ -18,6 +18,8 @@
 #include "config/config.hpp"
 #include "core/broker.hpp"
 #include "core/node.hpp"
+#include "handler/context.hpp"
+#include "handler/endpoints.hpp"
 #include "transport/listener.hpp"
 #include "transport/server_context.hpp"
 #include "webhook/dispatcher.hpp"
@@ -74,6 +76,9 @@ class Server {
   std::unique_ptr<core::Broker> broker_;
   redis::RedisBroker* redis_ = nullptr;
   core::Node node_;
+  // The client-protocol handlers' shared state and the client endpoints they serve.
+  handler::Context handlers_;
+  handler::Endpoints endpoints_;
   transport::ServerContext context_;
   api::RestApi rest_api_;
   std::unique_ptr<webhook::Dispatcher> dispatcher_;

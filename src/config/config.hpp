@@ -56,6 +56,9 @@ struct Limits {
   // session ends with 1008 (service: 1000 messages or 16 MiB, spec §6.4).
   std::size_t max_replay_messages = 1000;
   std::size_t max_replay_bytes = 16 * 1024 * 1024;
+  // Successful ackIds remembered per connection to answer a repeated one with `Duplicate`; the
+  // oldest are forgotten first, so a client that never stops sending costs bounded memory.
+  std::size_t max_remembered_ack_ids = 10'000;
   // Time an event handler gets to answer a blocking event (connect, user events), retries
   // included; then the client is refused (500) or its event fails. The emulator allows 100 s;
   // 30 s keeps a stuck handler from holding clients that long.

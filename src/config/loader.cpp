@@ -473,6 +473,11 @@ const std::vector<Setting>& settings() {
                            "Unacknowledged bytes kept per reliable connection for replay; beyond "
                            "it the session ends (1008).",
                            &Limits::max_replay_bytes, 1));
+    t.push_back(size_limit("max-remembered-ack-ids", "WPS_MAX_REMEMBERED_ACK_IDS",
+                           "limits.maxRememberedAckIds",
+                           "Successful ackIds remembered per connection for Duplicate answers; "
+                           "the oldest are forgotten first.",
+                           &Limits::max_remembered_ack_ids, 1));
     t.push_back(ms_limit("event-handler-timeout-ms", "WPS_EVENT_HANDLER_TIMEOUT_MS",
                          "limits.eventHandlerTimeoutMs",
                          "Time an event handler gets to answer connect and user events.",

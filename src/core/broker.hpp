@@ -1,12 +1,14 @@
 #pragma once
-// How a node reaches the other nodes of a cluster. The core publishes every delivery through a
-// Broker and receives deliveries (its own included) through BrokerHandler::on_publication; the
-// in-memory broker (memory_broker.hpp) loops them straight back, a Redis broker will fan them out.
+// How a node reaches the other nodes of a cluster. A hub delivers a publication to its own
+// clients itself, then hands it to the Broker, which carries it to the other nodes with
+// recipients; what other nodes publish arrives through BrokerHandler::on_publication. The
+// in-memory broker (memory_broker.hpp, one node alone) carries nothing; the Redis broker
+// (src/redis) is the cluster's.
 
 #include <string>
 #include <vector>
 
-#include "core/connection.hpp"
+#include "core/client.hpp"
 #include "core/message.hpp"
 #include "protocol/odata_filter.hpp"
 
@@ -28,7 +30,7 @@ struct Publication {
 class BrokerHandler {
  public:
   virtual ~BrokerHandler() = default;
-  // Called for every publication, from any thread; must not block.
+  // Called for every publication of another node, from any thread; must not block.
   virtual void on_publication(const Publication& publication) = 0;
 };
 
@@ -37,9 +39,9 @@ class Broker {
   virtual ~Broker() = default;
   // Must be called once before publish(); `handler` outlives the broker's use of it.
   virtual void start(BrokerHandler& handler) = 0;
-  // Delivers `publication` to every node with recipients (this one included). Per publisher,
-  // publications to one scope are delivered in order. Thread-safe; must not be called while
-  // holding a hub lock (the in-memory broker delivers synchronously).
+  // Carries `publication` to every other node with recipients (the publishing node has
+  // delivered it to its own clients already). Per publisher, publications to one scope arrive
+  // in order. Thread-safe, non-blocking; must not be called while holding a hub lock.
   virtual void publish(const Publication& publication) = 0;
   // Interest edges: the first local member of a group joined / the last one left. A broker that
   // routes by interest subscribes to the group's channel; the in-memory broker ignores them.

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "core/connection.hpp"
+#include "core/client.hpp"
 #include "core/hub.hpp"
 #include "core/permissions.hpp"
 #include "protocol/odata_filter.hpp"

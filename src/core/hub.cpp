@@ -2,10 +2,7 @@
 
 #include <algorithm>
 #include <array>
-#include <type_traits>
 #include <utility>
-
-#include "core/frames.hpp"
 
 namespace wps::core {
 
@@ -18,38 +15,31 @@ bool is_excluded(const std::vector<ConnId>& excluded, const ConnId& id) {
 Hub::Hub(std::string name, Broker& broker, HubLimits limits)
     : name_(std::move(name)), broker_(broker), limits_(limits) {}
 
-Hub::AddResult Hub::add_connection(const ConnectionInfo& info,
-                                   std::weak_ptr<Connection> connection) {
-  std::shared_ptr<Connection> sink = connection.lock();
-  {
-    std::lock_guard lock(mutex_);
-    if (info.user_id && limits_.max_connections_per_user != 0) {
-      const auto* conns = index_.connections_of_user(*info.user_id);
-      if (conns != nullptr && conns->size() >= limits_.max_connections_per_user)
-        return AddResult::user_limit_reached;
-    }
-    auto [it, inserted] = connections_.try_emplace(info.id);
-    if (inserted)
-      broker_.subscribe_connection(name_, info.id);
-    State& state = it->second;
-    state.info = info;
-    state.info.groups.clear();
-    state.sink = std::move(connection);
-    state.permissions = Permissions::from_roles(info.roles);
-    if (info.user_id) {
-      if (!index_.user_exists(*info.user_id))
-        broker_.subscribe_user(name_, *info.user_id);
-      index_.add_user(*info.user_id, info.id);
-    }
-    for (const std::string& group : info.groups)
-      join_locked(state, group);
-    // Sent under the lock so that no group message can overtake the `connected` message.
-    if (sink) {
-      if (SharedFrame frame =
-              encode_connected(info.kind, info.id, info.user_id, info.reconnection_token))
-        sink->send(std::move(frame));
-    }
+Hub::AddResult Hub::add_connection(const ConnectionInfo& info, std::weak_ptr<Client> client,
+                                   const std::function<void()>& on_added) {
+  std::lock_guard lock(mutex_);
+  if (info.user_id && limits_.max_connections_per_user != 0) {
+    const auto* conns = index_.connections_of_user(*info.user_id);
+    if (conns != nullptr && conns->size() >= limits_.max_connections_per_user)
+      return AddResult::user_limit_reached;
   }
+  auto [it, inserted] = connections_.try_emplace(info.id);
+  if (inserted)
+    broker_.subscribe_connection(name_, info.id);
+  State& state = it->second;
+  state.info = info;
+  state.info.groups.clear();
+  state.client = std::move(client);
+  state.permissions = Permissions::from_roles(info.roles);
+  if (info.user_id) {
+    if (!index_.user_exists(*info.user_id))
+      broker_.subscribe_user(name_, *info.user_id);
+    index_.add_user(*info.user_id, info.id);
+  }
+  if (on_added)
+    on_added();
+  for (const std::string& group : info.groups)
+    join_locked(state, group);
   return AddResult::added;
 }
 
@@ -112,186 +102,15 @@ void Hub::notify_left_locked(const ConnId& id, const std::string& group) const {
     it->second.info.group_observer->on_group_change(group, false);
 }
 
-void Hub::remember_ack_locked(State& state, std::uint64_t ack_id) {
-  if (!state.acked.insert(ack_id).second)
-    return;
-  state.acked_order.push_back(ack_id);
-  if (state.acked_order.size() > limits_.max_remembered_ack_ids) {
-    state.acked.erase(state.acked_order.front());
-    state.acked_order.pop_front();
-  }
+bool Hub::permits(const ConnId& id, Permission permission, const std::string& group) const {
+  std::lock_guard lock(mutex_);
+  auto it = connections_.find(id);
+  return it != connections_.end() && it->second.permissions.allows(permission, group);
 }
 
-void Hub::send_ack(const std::shared_ptr<Connection>& connection, ProtocolKind kind,
-                   std::uint64_t ack_id, std::string_view error_name, std::string error_message) {
-  if (!connection)
-    return;
-  protocol::Ack ack{ack_id, std::nullopt};
-  if (!error_name.empty())
-    ack.error = protocol::AckError{std::string(error_name), std::move(error_message)};
-  if (SharedFrame frame = encode_ack(kind, ack))
-    connection->send(std::move(frame));
-}
-
-void Hub::publish(Publication&& publication) {
+void Hub::publish(const Publication& publication) {
+  deliver(publication);
   broker_.publish(publication);
-}
-
-std::optional<CloseRequest> Hub::on_client_message(const ConnId& id,
-                                                   protocol::ClientMessage&& message) {
-  std::shared_ptr<Connection> connection;
-  ProtocolKind kind = ProtocolKind::json;
-  std::optional<std::string> user_id;
-  // Outcome decided under the lock; I/O after it.
-  std::optional<std::uint64_t> ack_id;
-  std::string_view error_name;
-  std::string error_message;
-  std::optional<Publication> to_publish;
-  bool pong = false;
-
-  {
-    std::lock_guard lock(mutex_);
-    auto it = connections_.find(id);
-    if (it == connections_.end())
-      return std::nullopt;
-    State& state = it->second;
-    connection = state.sink.lock();
-    kind = state.info.kind;
-    user_id = state.info.user_id;
-
-    auto duplicate = [&](const std::optional<std::uint64_t>& ack) {
-      if (ack && state.acked.contains(*ack)) {
-        error_name = protocol::ack_error::duplicate;
-        error_message = "Message with ack-id: " + std::to_string(*ack) + " has been processed";
-        return true;
-      }
-      return false;
-    };
-
-    std::visit(
-        [&](auto& m) {
-          using T = std::decay_t<decltype(m)>;
-          if constexpr (std::is_same_v<T, protocol::JoinGroup> ||
-                        std::is_same_v<T, protocol::LeaveGroup>) {
-            constexpr bool join = std::is_same_v<T, protocol::JoinGroup>;
-            ack_id = m.ack_id;
-            if (duplicate(m.ack_id))
-              return;
-            if (!state.permissions.allows(Permission::join_leave_group, m.group)) {
-              error_name = protocol::ack_error::forbidden;
-              error_message = std::string("The client does not have permission to ") +
-                              (join ? "join" : "leave") + " group '" + m.group + "'.";
-              return;
-            }
-            if constexpr (join) {
-              if (!join_locked(state, m.group)) {
-                error_name = protocol::ack_error::bad_request;
-                error_message = "The connection is already in the maximum number of groups (" +
-                                std::to_string(limits_.max_groups_per_connection) + ").";
-                return;
-              }
-            } else {
-              leave_locked(id, m.group);
-            }
-            if (m.ack_id)
-              remember_ack_locked(state, *m.ack_id);
-          } else if constexpr (std::is_same_v<T, protocol::SendToGroup>) {
-            ack_id = m.ack_id;
-            if (duplicate(m.ack_id))
-              return;
-            if (!state.permissions.allows(Permission::send_to_group, m.group)) {
-              error_name = protocol::ack_error::forbidden;
-              error_message =
-                  "The client does not have permission to send to group '" + m.group + "'.";
-              return;
-            }
-            auto msg = std::make_shared<Message>();
-            msg->from = protocol::MessageSource::group;
-            msg->group = m.group;
-            msg->from_user_id = user_id;
-            msg->payload = std::move(m.data);
-            Publication pub;
-            pub.hub = name_;
-            pub.scope = Scope::group;
-            pub.target = std::move(m.group);
-            pub.message = std::move(msg);
-            if (m.no_echo)
-              pub.excluded.push_back(id);
-            to_publish = std::move(pub);
-            if (m.ack_id)
-              remember_ack_locked(state, *m.ack_id);
-          } else if constexpr (std::is_same_v<T, protocol::Event>) {
-            ack_id = m.ack_id;
-            if (duplicate(m.ack_id))
-              return;
-            // No event handler is configured (webhooks are not wired yet): the service answers
-            // an acked event with InternalServerError and keeps the connection (spec §8.7).
-            error_name = protocol::ack_error::internal_server_error;
-            error_message = "No event handler is configured for event '" + m.event + "'.";
-          } else if constexpr (std::is_same_v<T, protocol::Ping>) {
-            pong = true;
-          } else {
-            // SequenceAck: meaningful on reliable protocols only; ignored here.
-          }
-        },
-        message);
-  }
-
-  if (to_publish)
-    publish(std::move(*to_publish));
-  if (pong && connection) {
-    if (SharedFrame frame = encode_pong(kind))
-      connection->send(std::move(frame));
-  }
-  if (ack_id)
-    send_ack(connection, kind, *ack_id, error_name, std::move(error_message));
-  return std::nullopt;
-}
-
-bool Hub::reject_duplicate(const ConnId& id, std::uint64_t ack_id) {
-  std::shared_ptr<Connection> connection;
-  ProtocolKind kind;
-  {
-    std::lock_guard lock(mutex_);
-    auto it = connections_.find(id);
-    if (it == connections_.end() || !it->second.acked.contains(ack_id))
-      return false;
-    connection = it->second.sink.lock();
-    kind = it->second.info.kind;
-  }
-  send_ack(connection, kind, ack_id, protocol::ack_error::duplicate,
-           "Message with ack-id: " + std::to_string(ack_id) + " has been processed");
-  return true;
-}
-
-void Hub::complete_event(const ConnId& id, std::optional<std::uint64_t> ack_id, bool success,
-                         std::string error_message) {
-  if (!ack_id)
-    return;
-  std::shared_ptr<Connection> connection;
-  ProtocolKind kind;
-  {
-    std::lock_guard lock(mutex_);
-    auto it = connections_.find(id);
-    if (it == connections_.end())
-      return;
-    if (success)
-      remember_ack_locked(it->second, *ack_id);
-    connection = it->second.sink.lock();
-    kind = it->second.info.kind;
-  }
-  if (success)
-    send_ack(connection, kind, *ack_id);
-  else
-    send_ack(connection, kind, *ack_id, protocol::ack_error::internal_server_error,
-             std::move(error_message));
-}
-
-std::optional<CloseRequest> Hub::on_simple_message(const ConnId&, protocol::Payload&&) {
-  // Every frame of a simple client is a `message` user event for the event handler. With no
-  // handler configured the service drops the connection (spec §6.2; the emulator uses 1011).
-  return CloseRequest{close_code::internal_error,
-                      "No event handler is configured for the 'message' event."};
 }
 
 bool Hub::matches_locked(const ConnId& id, const State& state,
@@ -304,8 +123,8 @@ bool Hub::matches_locked(const ConnId& id, const State& state,
   return filter.matches(subject);
 }
 
-void Hub::collect(const ConnId& id, const std::vector<ConnId>& excluded,
-                  std::vector<Recipient>& out, const protocol::odata::Filter* filter) const {
+void Hub::collect_locked(const ConnId& id, const std::vector<ConnId>& excluded,
+                         const protocol::odata::Filter* filter, std::vector<Recipient>& out) const {
   if (is_excluded(excluded, id))
     return;
   auto it = connections_.find(id);
@@ -313,47 +132,64 @@ void Hub::collect(const ConnId& id, const std::vector<ConnId>& excluded,
     return;
   if (filter != nullptr && !matches_locked(id, it->second, *filter))
     return;
-  if (auto sink = it->second.sink.lock())
-    out.push_back({std::move(sink), it->second.info.kind});
+  if (auto client = it->second.client.lock())
+    out.push_back({std::move(client), it->second.info.encoder});
+}
+
+void Hub::snapshot_locked(Scope scope, const std::string& target,
+                          const std::vector<ConnId>& excluded,
+                          const protocol::odata::Filter* filter,
+                          std::vector<Recipient>& out) const {
+  switch (scope) {
+    case Scope::all:
+      out.reserve(connections_.size());
+      for (const auto& [cid, state] : connections_)
+        collect_locked(cid, excluded, filter, out);
+      break;
+    case Scope::group:
+      if (const auto* members = index_.members(target)) {
+        out.reserve(members->size());
+        for (const ConnId& cid : *members)
+          collect_locked(cid, excluded, filter, out);
+      }
+      break;
+    case Scope::user:
+      if (const auto* conns = index_.connections_of_user(target)) {
+        for (const ConnId& cid : *conns)
+          collect_locked(cid, excluded, filter, out);
+      }
+      break;
+    case Scope::connection:
+      collect_locked(target, excluded, filter, out);
+      break;
+  }
 }
 
 void Hub::deliver(const Publication& publication) {
   std::vector<Recipient> recipients;
-  const protocol::odata::Filter* filter = publication.filter.get();
-  const std::vector<ConnId>& excluded = publication.excluded;
   {
     std::lock_guard lock(mutex_);
-    switch (publication.scope) {
-      case Scope::all:
-        recipients.reserve(connections_.size());
-        for (const auto& [cid, state] : connections_)
-          collect(cid, excluded, recipients, filter);
-        break;
-      case Scope::group:
-        if (const auto* members = index_.members(publication.target)) {
-          recipients.reserve(members->size());
-          for (const ConnId& cid : *members)
-            collect(cid, excluded, recipients, filter);
-        }
-        break;
-      case Scope::user:
-        if (const auto* conns = index_.connections_of_user(publication.target)) {
-          for (const ConnId& cid : *conns)
-            collect(cid, excluded, recipients, filter);
-        }
-        break;
-      case Scope::connection:
-        collect(publication.target, excluded, recipients, filter);
-        break;
-    }
+    snapshot_locked(publication.scope, publication.target, publication.excluded,
+                    publication.filter.get(), recipients);
   }
-  // Encode once per protocol kind; every recipient of that kind shares the frame.
-  std::array<SharedFrame, kProtocolKindCount> encoded;
+  // Encode once per encoder (one per wire format); every recipient of a format shares the frame.
+  std::array<std::pair<const Encoder*, SharedFrame>, 8> encoded{};
+  std::size_t formats = 0;
   for (Recipient& r : recipients) {
-    SharedFrame& frame = encoded[static_cast<std::size_t>(r.kind)];
-    if (!frame)
-      frame = encode_message(r.kind, *publication.message);
-    r.connection->send(frame);
+    SharedFrame* frame = nullptr;
+    for (std::size_t i = 0; i < formats; ++i)
+      if (encoded[i].first == r.encoder)
+        frame = &encoded[i].second;
+    if (frame == nullptr) {
+      SharedFrame fresh = r.encoder->encode(*publication.message);
+      if (formats == encoded.size()) {
+        r.client->deliver(fresh);  // more formats than slots: encoded per recipient
+        continue;
+      }
+      encoded[formats] = {r.encoder, std::move(fresh)};
+      frame = &encoded[formats++].second;
+    }
+    r.client->deliver(*frame);
   }
 }
 
@@ -449,54 +285,34 @@ void Hub::remove_from_groups(const std::vector<std::string>& groups,
       leave_locked(cid, group);
 }
 
-void Hub::close_each(std::vector<Recipient>& recipients, std::uint16_t code,
-                     const std::string& reason) {
-  for (Recipient& r : recipients)
-    r.connection->close(code, reason);
-}
-
-void Hub::close_connection(const ConnId& id, std::uint16_t code, const std::string& reason) {
-  std::vector<Recipient> recipients;
-  {
-    std::lock_guard lock(mutex_);
-    collect(id, {}, recipients);
-  }
-  close_each(recipients, code, reason);
-}
-
-void Hub::close_all(const std::vector<ConnId>& excluded, std::uint16_t code,
-                    const std::string& reason) {
-  std::vector<Recipient> recipients;
-  {
-    std::lock_guard lock(mutex_);
-    for (const auto& [cid, state] : connections_)
-      collect(cid, excluded, recipients);
-  }
-  close_each(recipients, code, reason);
-}
-
-void Hub::close_group(const std::string& group, const std::vector<ConnId>& excluded,
+void Hub::close_scope(Scope scope, const std::string& target, const std::vector<ConnId>& excluded,
                       std::uint16_t code, const std::string& reason) {
   std::vector<Recipient> recipients;
   {
     std::lock_guard lock(mutex_);
-    if (const auto* members = index_.members(group))
-      for (const ConnId& cid : *members)
-        collect(cid, excluded, recipients);
+    snapshot_locked(scope, target, excluded, nullptr, recipients);
   }
-  close_each(recipients, code, reason);
+  for (Recipient& r : recipients)
+    r.client->close(code, reason);
+}
+
+void Hub::close_connection(const ConnId& id, std::uint16_t code, const std::string& reason) {
+  close_scope(Scope::connection, id, {}, code, reason);
+}
+
+void Hub::close_all(const std::vector<ConnId>& excluded, std::uint16_t code,
+                    const std::string& reason) {
+  close_scope(Scope::all, {}, excluded, code, reason);
+}
+
+void Hub::close_group(const std::string& group, const std::vector<ConnId>& excluded,
+                      std::uint16_t code, const std::string& reason) {
+  close_scope(Scope::group, group, excluded, code, reason);
 }
 
 void Hub::close_user(const std::string& user, const std::vector<ConnId>& excluded,
                      std::uint16_t code, const std::string& reason) {
-  std::vector<Recipient> recipients;
-  {
-    std::lock_guard lock(mutex_);
-    if (const auto* conns = index_.connections_of_user(user))
-      for (const ConnId& cid : *conns)
-        collect(cid, excluded, recipients);
-  }
-  close_each(recipients, code, reason);
+  close_scope(Scope::user, user, excluded, code, reason);
 }
 
 bool Hub::grant_permission(const ConnId& id, Permission permission,

@@ -1,7 +1,8 @@
 #pragma once
-// One hub: its connections, users, groups and permissions, the handling of PubSub client
-// messages, and local delivery of publications. Thread-safe: one mutex guards the state, and no
-// connection is called while it is held (recipients are snapshotted first).
+// One hub: its connections, users, groups and permissions, and the delivery of publications to
+// its clients. What a client's message means is its protocol handler's business (src/handler);
+// the hub offers the operations they and the REST API share. Thread-safe: one mutex guards the
+// state, and no client is called while it is held (recipients are snapshotted first).
 
 #include <cstdint>
 #include <functional>
@@ -10,41 +11,31 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "core/broker.hpp"
-#include "core/connection.hpp"
+#include "core/client.hpp"
 #include "core/permissions.hpp"
 #include "core/subscription_index.hpp"
 #include "protocol/messages.hpp"
-#include "util/fifo.hpp"
 
 namespace wps::core {
 
 struct HubLimits {
   std::size_t max_connections_per_user = 0;   // 0 = unlimited
   std::size_t max_groups_per_connection = 0;  // 0 = unlimited
-  // Successful ackIds remembered per connection for Duplicate detection; older ones are
-  // forgotten first-in first-out (bounded memory for clients that never stop sending).
-  std::size_t max_remembered_ack_ids = 10'000;
 };
 
 struct ConnectionInfo {
   ConnId id;
   std::optional<std::string> user_id;
   ProtocolKind kind = ProtocolKind::simple;
+  // Encodes the data messages this connection receives (never null; outlives the hub).
+  const Encoder* encoder = nullptr;
   std::vector<std::string> roles;
   std::vector<std::string> groups;  // joined at connect (token claims); names already validated
-  std::optional<std::string> reconnection_token;  // reliable protocols: sent in `connected`
   // Told of every group the connection joins or leaves, until it is removed; may be null.
   std::shared_ptr<GroupObserver> group_observer;
-};
-
-// What the transport must do after a client message was handled.
-struct CloseRequest {
-  std::uint16_t code = close_code::normal;
-  std::string reason;
 };
 
 class Hub {
@@ -56,27 +47,24 @@ class Hub {
   const std::string& name() const { return name_; }
 
   enum class AddResult { added, user_limit_reached };
-  // Registers a connection after its handshake (joining its token groups) and sends it the
-  // `connected` system message. The hub keeps only a weak reference to `connection`.
-  AddResult add_connection(const ConnectionInfo& info, std::weak_ptr<Connection> connection);
+  // Registers a connection after its handshake, joining its token groups. `on_added` (may be
+  // empty) runs under the hub's lock once the connection is registered, before any delivery can
+  // reach it: a handler queues its `connected` message there, so that no group message
+  // overtakes it. The hub keeps only a weak reference to `client`.
+  AddResult add_connection(const ConnectionInfo& info, std::weak_ptr<Client> client,
+                           const std::function<void()>& on_added = {});
   // Unregisters; a no-op for unknown ids.
   void remove_connection(const ConnId& id);
 
-  // A decoded message of a PubSub client: acks, pongs and deliveries are sent from here.
-  std::optional<CloseRequest> on_client_message(const ConnId& id,
-                                                protocol::ClientMessage&& message);
-  // Events handled by an upstream event handler (the transport calls the handler):
-  // true, with a Duplicate ack sent, when `ack_id` already succeeded on this connection.
-  bool reject_duplicate(const ConnId& id, std::uint64_t ack_id);
-  // The handler's verdict: a successful ack id is remembered; the ack (success, or
-  // InternalServerError with `error_message`) is sent when the event had an ack id.
-  void complete_event(const ConnId& id, std::optional<std::uint64_t> ack_id, bool success,
-                      std::string error_message);
+  // Whether the connection's roles and grants allow `permission` on `group` (a client's
+  // joinGroup, leaveGroup, sendToGroup). False for unknown connections.
+  bool permits(const ConnId& id, Permission permission, const std::string& group) const;
 
-  // A frame of a simple client (a `message` user event upstream).
-  std::optional<CloseRequest> on_simple_message(const ConnId& id, protocol::Payload&& payload);
-
-  // Delivers a publication to the local recipients in its scope.
+  // Delivers `publication` to this hub's clients in its scope, then hands it to the broker for
+  // the other nodes. Must not be called with a hub lock held.
+  void publish(const Publication& publication);
+  // Delivers a publication (local or from another node) to the local recipients in its scope,
+  // encoding it once per encoder among them.
   void deliver(const Publication& publication);
 
   // ---- management (REST API and shutdown) -------------------------------------------------
@@ -132,19 +120,24 @@ class Hub {
  private:
   struct State {
     ConnectionInfo info;
-    std::weak_ptr<Connection> sink;
+    std::weak_ptr<Client> client;
     Permissions permissions;
-    std::unordered_set<std::uint64_t> acked;
-    util::Fifo<std::uint64_t> acked_order;
   };
   struct Recipient {
-    std::shared_ptr<Connection> connection;
-    ProtocolKind kind;
+    std::shared_ptr<Client> client;
+    const Encoder* encoder;
   };
 
+  // The live clients in a scope (all, a group, a user, a connection), less `excluded`, that
+  // match `filter` (when not null). Requires mutex_ held.
+  void snapshot_locked(Scope scope, const std::string& target, const std::vector<ConnId>& excluded,
+                       const protocol::odata::Filter* filter, std::vector<Recipient>& out) const;
+  void collect_locked(const ConnId& id, const std::vector<ConnId>& excluded,
+                      const protocol::odata::Filter* filter, std::vector<Recipient>& out) const;
+  // Closes every client in a scope (snapshotted under the lock, closed after it).
+  void close_scope(Scope scope, const std::string& target, const std::vector<ConnId>& excluded,
+                   std::uint16_t code, const std::string& reason);
   // All require mutex_ held.
-  void collect(const ConnId& id, const std::vector<ConnId>& excluded, std::vector<Recipient>& out,
-               const protocol::odata::Filter* filter = nullptr) const;
   bool matches_locked(const ConnId& id, const State& state,
                       const protocol::odata::Filter& filter) const;
   // Joins `group` unless the connection is in max_groups_per_connection other groups already
@@ -154,14 +147,6 @@ class Hub {
   // Leaves every group of `id`, unsubscribing from those now empty.
   void leave_all_locked(const ConnId& id);
   void notify_left_locked(const ConnId& id, const std::string& group) const;
-  void remember_ack_locked(State& state, std::uint64_t ack_id);
-
-  void send_ack(const std::shared_ptr<Connection>& connection, ProtocolKind kind,
-                std::uint64_t ack_id, std::string_view error_name = {},
-                std::string error_message = {});
-  void publish(Publication&& publication);
-  static void close_each(std::vector<Recipient>& recipients, std::uint16_t code,
-                         const std::string& reason);
 
   const std::string name_;
   Broker& broker_;

@@ -1,5 +1,6 @@
 #pragma once
-// The default, single-node broker: every publication is handed straight back to this node.
+// The default broker of a node alone: there is no other node, so it carries nothing (hubs
+// deliver to their own clients without a broker).
 
 #include "core/broker.hpp"
 
@@ -7,16 +8,10 @@ namespace wps::core {
 
 class MemoryBroker final : public Broker {
  public:
-  void start(BrokerHandler& handler) override { handler_ = &handler; }
-  void publish(const Publication& publication) override {
-    if (handler_ != nullptr)
-      handler_->on_publication(publication);
-  }
+  void start(BrokerHandler&) override {}
+  void publish(const Publication&) override {}
   void subscribe_group(const std::string&, const std::string&) override {}
   void unsubscribe_group(const std::string&, const std::string&) override {}
-
- private:
-  BrokerHandler* handler_ = nullptr;
 };
 
 }  // namespace wps::core

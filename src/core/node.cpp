@@ -20,6 +20,12 @@ std::shared_ptr<Hub> Node::find_hub(const std::string& lower_name) const {
   return it == hubs_.end() ? nullptr : it->second;
 }
 
+void Node::publish(const Publication& publication) {
+  if (auto h = find_hub(publication.hub))
+    h->deliver(publication);
+  broker_.publish(publication);
+}
+
 void Node::on_publication(const Publication& publication) {
   if (auto h = find_hub(publication.hub))
     h->deliver(publication);

@@ -1,6 +1,6 @@
 #pragma once
-// The node: the registry of hubs (created on first use), the entry point of publications, and the
-// receiver of the broker's deliveries.
+// The node: the registry of hubs (created on first use), the entry point of REST publications and
+// management commands, and the receiver of what other nodes publish.
 
 #include <memory>
 #include <mutex>
@@ -26,9 +26,11 @@ class Node final : public BrokerHandler {
   // nullptr when the hub was never used.
   std::shared_ptr<Hub> find_hub(const std::string& lower_name) const;
 
-  // Sends `publication` through the broker to every node. Thread-safe.
-  void publish(const Publication& publication) { broker_.publish(publication); }
+  // Delivers `publication` (REST sends) to this node's clients and, through the broker, to the
+  // other nodes'. Thread-safe.
+  void publish(const Publication& publication);
 
+  // A publication of another node: delivered to this node's clients.
   void on_publication(const Publication& publication) override;
 
   // Joins a cluster: management commands then also run on the other nodes. Call before any

@@ -8,7 +8,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "core/connection.hpp"
+#include "core/client.hpp"
 
 namespace wps::core {
 

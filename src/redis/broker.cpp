@@ -361,9 +361,7 @@ void RedisBroker::run_command(const std::string& origin, std::uint64_t request_i
 // ---- from any thread ----------------------------------------------------------------------
 
 void RedisBroker::publish(const core::Publication& publication) {
-  // Local recipients first, whatever the state of Redis.
-  if (handler_ != nullptr)
-    handler_->on_publication(publication);
+  // The publishing hub has delivered to this node's clients already; this is for the others.
   std::string name;
   switch (publication.scope) {
     case core::Scope::all:

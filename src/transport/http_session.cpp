@@ -6,15 +6,11 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
-#include <boost/url/parse.hpp>
 #include <chrono>
 
-#include "protocol/names.hpp"
-#include "transport/handshake.hpp"
-#include "transport/websocket_session.hpp"
-#include "util/ids.hpp"
+#include "transport/upgrade.hpp"
+#include "transport/websocket_stream.hpp"
 #include "util/log.hpp"
-#include "webhook/dispatcher.hpp"
 
 namespace wps::transport {
 
@@ -116,7 +112,7 @@ void HttpSession<Stream>::on_read(beast::error_code ec, std::size_t) {
   const std::string_view target = request.target();
   const bool head = request.method() == http::verb::head;
 
-  if (websocket::is_upgrade(request) || is_client_endpoint(target)) {
+  if (websocket::is_upgrade(request) || context_.endpoints.serves(target)) {
     handle_client_endpoint(std::move(request));
     return;
   }
@@ -158,186 +154,79 @@ void HttpSession<Stream>::on_read(beast::error_code ec, std::size_t) {
 
 template <class Stream>
 void HttpSession<Stream>::handle_client_endpoint(Request&& request) {
-  HandshakeRequest hs;
-  hs.target = request.target();
-  hs.host = request[http::field::host];
-  hs.authorization = request[http::field::authorization];
-  hs.is_websocket_upgrade = websocket::is_upgrade(request);
-  if (hs.is_websocket_upgrade) {
+  handler::UpgradeRequest upgrade;
+  upgrade.target = request.target();
+  upgrade.host = request[http::field::host];
+  upgrade.authorization = request[http::field::authorization];
+  upgrade.is_websocket_upgrade = websocket::is_upgrade(request);
+  const unsigned version = request.version();
+  std::string accept_key;
+  if (upgrade.is_websocket_upgrade) {
     // RFC 6455 §4.2.1: version 13 only (426 names it), and a key of 16 base64 bytes.
     if (request[http::field::sec_websocket_version] != "13") {
-      auto response =
-          make_error_response(426, "UpgradeRequired", "Only WebSocket version 13 is supported.",
-                              request.version(), false, false);
+      auto response = make_error_response(
+          426, "UpgradeRequired", "Only WebSocket version 13 is supported.", version, false, false);
       response.set(http::field::sec_websocket_version, "13");
       write(std::move(response));
       return;
     }
-    if (!is_websocket_key(request[http::field::sec_websocket_key])) {
-      write(make_error_response(400, "BadRequest", "Missing or invalid Sec-WebSocket-Key.",
-                                request.version(), false, false));
+    accept_key = websocket_accept_key(request[http::field::sec_websocket_key]);
+    if (accept_key.empty()) {
+      write(make_error_response(400, "BadRequest", "Missing or invalid Sec-WebSocket-Key.", version,
+                                false, false));
       return;
     }
   }
   const auto protocols = request.equal_range(http::field::sec_websocket_protocol);
   for (auto it = protocols.first; it != protocols.second; ++it)
-    split_protocols(it->value(), hs.offered_protocols);
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-  HandshakeDecision decision = decide_handshake(hs, context_.config, now);
-  if (auto* rejected = std::get_if<HandshakeReject>(&decision)) {
-    ++context_.counters.handshakes_rejected;
-    WPS_LOG(debug, "http") << "client handshake refused: " << rejected->status << " "
-                           << rejected->message;
-    write(make_error_response(rejected->status, rejected->code, rejected->message,
-                              request.version(), false, false));
-    return;
-  }
-  auto& accept = std::get<HandshakeAccept>(decision);
-  const config::Limits& limits = context_.config.limits;
-  if (limits.max_connections != 0 && context_.open_websockets.load() >= limits.max_connections) {
-    ++context_.counters.handshakes_rejected;
-    write(make_error_response(429, "ConnectionCountLimitReached",
-                              "The server has reached its maximum number of connections.",
-                              request.version(), false, false));
-    return;
-  }
-  // A recovering reliable client's logical connection is still counted in its hub: it is not a
-  // new connection there.
-  if (!accept.recover_connection_id &&
-      (limits.max_connections_per_hub != 0 || limits.max_connections_per_user != 0)) {
-    const auto hub = context_.node.find_hub(accept.hub);
-    std::string_view refusal;
-    if (hub && limits.max_connections_per_hub != 0 &&
-        hub->connection_count() >= limits.max_connections_per_hub)
-      refusal = "The hub has reached its maximum number of connections.";
-    // The hub checks the user limit again when the connection joins (a connect handler may
-    // change the user id); refusing here gives the client a status instead of a 1008 close.
-    else if (hub && limits.max_connections_per_user != 0 && accept.user_id &&
-             hub->user_connection_count(*accept.user_id) >= limits.max_connections_per_user)
-      refusal = "The user has reached the maximum number of connections.";
-    if (!refusal.empty()) {
-      ++context_.counters.handshakes_rejected;
-      write(make_error_response(429, "ConnectionCountLimitReached", refusal, request.version(),
-                                false, false));
-      return;
+    split_protocols(it->value(), upgrade.offered_protocols);
+  const std::size_t max_connections = context_.config.limits.max_connections;
+  upgrade.at_connection_limit =
+      max_connections != 0 && context_.open_websockets.load() >= max_connections;
+  upgrade.headers = [&request] {
+    core::Multimap headers;
+    for (const auto& field : request) {
+      if (field.name() != http::field::authorization)
+        headers[std::string(field.name_string())].emplace_back(field.value());
     }
-  }
-  webhook::ConnectionContext upstream_context;
-  upstream_context.hub = accept.hub;
-  upstream_context.connection_id = util::random_hex_id();
-  upstream_context.user_id = accept.user_id;
-  upstream_context.subprotocol = accept.subprotocol;
-  auto upstream = std::make_shared<Upstream>(context_.dispatcher, std::move(upstream_context));
-  if (!accept.recover_connection_id && upstream->has_handler("connect", false)) {
-    call_connect(std::move(request), std::move(accept), std::move(upstream), hs.offered_protocols);
-    return;
-  }
-  start_websocket(std::move(request), std::move(accept), std::move(upstream));
+    return headers;
+  };
+  // An event handler may take event_handler_timeout to answer `connect`; the client waits.
+  beast::get_lowest_layer(stream_).expires_after(context_.config.limits.event_handler_timeout +
+                                                 std::chrono::seconds(5));
+  auto now =
+      context_.endpoints.upgrade(upgrade, [self = this->shared_from_this(), version,
+                                           accept_key](handler::UpgradeAnswer answer) mutable {
+        boost::asio::post(self->stream_.get_executor(),
+                          [self, version, accept_key = std::move(accept_key),
+                           answer = std::move(answer)]() mutable {
+                            self->on_upgrade_answer(version, accept_key, std::move(answer));
+                          });
+      });
+  if (now)
+    on_upgrade_answer(version, accept_key, std::move(*now));
 }
 
 template <class Stream>
-void HttpSession<Stream>::start_websocket(Request&& request, HandshakeAccept&& accept,
-                                          std::shared_ptr<Upstream> upstream) {
+void HttpSession<Stream>::on_upgrade_answer(unsigned version, const std::string& accept_key,
+                                            handler::UpgradeAnswer&& answer) {
+  if (auto* refused = std::get_if<handler::UpgradeRefusal>(&answer)) {
+    ++context_.counters.handshakes_rejected;
+    WPS_LOG(debug, "http") << "client handshake refused: " << refused->status << " "
+                           << refused->message;
+    write(make_error_response(refused->status, refused->code, refused->message, version, false,
+                              false));
+    return;
+  }
+  auto& accepted = std::get<handler::UpgradeAcceptance>(answer);
   beast::get_lowest_layer(stream_).expires_never();
-  core::ConnId id = upstream->snapshot().connection_id;
   // What the client sent after its upgrade request is the start of its WebSocket input.
   std::string early = beast::buffers_to_string(buffer_.data());
   buffer_.clear();
-  const core::ProtocolKind kind = accept.kind;
-  std::make_shared<WebSocketSession<Stream>>(std::move(stream_), context_, kind, std::move(id),
-                                             std::move(upstream), tls_)
-      ->run(std::move(accept), websocket_accept_key(request[http::field::sec_websocket_key]),
-            std::move(early));
-}
-
-template <class Stream>
-void HttpSession<Stream>::call_connect(Request&& request, HandshakeAccept&& accept,
-                                       std::shared_ptr<Upstream> upstream,
-                                       const std::vector<std::string_view>& offered) {
-  // The `connect` event (spec §8.5): blocking, before the upgrade. Its body lists the claims,
-  // the query (without the token), the headers (without Authorization) and the subprotocols.
-  webhook::ConnectRequest body;
-  body.claims = accept.claims;
-  if (auto parsed = boost::urls::parse_origin_form(request.target())) {
-    for (auto param : parsed->params()) {
-      if (param.key == "access_token")
-        continue;
-      body.query[std::string(param.key)].emplace_back(param.has_value ? std::string(param.value)
-                                                                      : std::string());
-    }
-  }
-  for (const auto& field : request) {
-    if (field.name() == http::field::authorization)
-      continue;
-    body.headers[std::string(field.name_string())].emplace_back(field.value());
-  }
-  for (std::string_view p : offered)
-    body.subprotocols.emplace_back(p);
-  // The handler has event_handler_timeout to answer; the client waits that long.
-  beast::get_lowest_layer(stream_).expires_after(context_.config.limits.event_handler_timeout +
-                                                 std::chrono::seconds(5));
-  auto pending = std::make_shared<PendingUpgrade>(
-      PendingUpgrade{std::move(request), std::move(accept), upstream});
-  upstream->dispatcher()->connect(
-      upstream->snapshot(), std::move(body),
-      [self = this->shared_from_this(), pending](webhook::ConnectResult result) mutable {
-        boost::asio::post(self->stream_.get_executor(),
-                          [self, pending, r = std::move(result)]() mutable {
-                            self->on_connect_result(std::move(*pending), std::move(r));
-                          });
-      });
-}
-
-template <class Stream>
-void HttpSession<Stream>::on_connect_result(PendingUpgrade&& pending,
-                                            webhook::ConnectResult result) {
-  const unsigned version = pending.request.version();
-  auto refuse = [&](unsigned status, std::string_view message) {
-    ++context_.counters.handshakes_rejected;
-    write(make_error_response(status, status == 500 ? "InternalServerError" : "Unauthorized",
-                              message, version, false, false));
-  };
-  if (!result.accepted) {
-    WPS_LOG(info, "http") << "connect refused by the event handler (" << result.status
-                          << "): " << result.error;
-    // 4xx answers are relayed as the status of the upgrade; anything else is a 500.
-    const unsigned status = result.status >= 400 && result.status < 500 ? result.status : 500;
-    refuse(status, status == 500 ? "The event handler failed." : "Refused by the event handler.");
-    return;
-  }
-  HandshakeAccept& accept = pending.accept;
-  if (result.user_id)
-    accept.user_id = result.user_id->empty() ? std::nullopt : std::optional(*result.user_id);
-  if (result.roles)
-    accept.roles = std::move(*result.roles);  // replaces the token's roles
-  if (result.groups && !result.groups->empty()) {
-    for (const std::string& group : *result.groups) {
-      if (!protocol::is_valid_group_name(group)) {
-        refuse(500, "The event handler returned an invalid group name.");
-        return;
-      }
-    }
-    accept.groups = std::move(*result.groups);  // replaces the token's groups
-  }
-  if (result.subprotocol) {
-    // Must be one the client offered; a custom one makes a simple WebSocket client.
-    std::vector<std::string_view> offered;
-    const auto values = pending.request.equal_range(http::field::sec_websocket_protocol);
-    for (auto it = values.first; it != values.second; ++it)
-      split_protocols(it->value(), offered);
-    if (std::find(offered.begin(), offered.end(), *result.subprotocol) == offered.end()) {
-      refuse(500, "The event handler chose a subprotocol the client did not offer.");
-      return;
-    }
-    std::vector<std::string_view> chosen{*result.subprotocol};
-    accept.kind = protocol_kind_of(chosen);
-    accept.subprotocol = *result.subprotocol;
-  }
-  pending.upstream->update(result.state, result.cookies);
-  pending.upstream->set_identity(accept.user_id, accept.subprotocol);
-  start_websocket(std::move(pending.request), std::move(accept), std::move(pending.upstream));
+  std::make_shared<WebSocketStream<Stream>>(
+      std::move(stream_), context_, std::move(accepted.handler), accepted.extra_queue_messages,
+      accepted.extra_queue_bytes, tls_)
+      ->run(accept_key, accepted.subprotocol, std::move(early));
 }
 
 template <class Stream>

@@ -1,6 +1,7 @@
 #pragma once
 // One HTTP connection, over plain TCP or TLS: reads requests (keep-alive), answers the health and
-// REST endpoints, and hands client-endpoint upgrades to a WebSocketSession on the same stream.
+// REST endpoints, and for upgrades to a client endpoint asks handler::Endpoints for the decision,
+// then hands the stream to a WebSocketConnection running the protocol handler it was given.
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -9,10 +10,9 @@
 #include <optional>
 #include <vector>
 
-#include "transport/handshake.hpp"
+#include "handler/endpoints.hpp"
 #include "transport/server_context.hpp"
 #include "transport/streams.hpp"
-#include "transport/upstream.hpp"
 
 namespace wps::transport {
 
@@ -31,18 +31,10 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
   void on_handshake(boost::beast::error_code ec);
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
-  struct PendingUpgrade {
-    Request request;
-    HandshakeAccept accept;
-    std::shared_ptr<Upstream> upstream;
-  };
-
   void handle_client_endpoint(Request&& request);
-  void call_connect(Request&& request, HandshakeAccept&& accept, std::shared_ptr<Upstream> upstream,
-                    const std::vector<std::string_view>& offered);
-  void on_connect_result(PendingUpgrade&& pending, webhook::ConnectResult result);
-  void start_websocket(Request&& request, HandshakeAccept&& accept,
-                       std::shared_ptr<Upstream> upstream);
+  // The endpoint's answer to an upgrade request (HTTP `version`, `accept_key` for the 101).
+  void on_upgrade_answer(unsigned version, const std::string& accept_key,
+                         handler::UpgradeAnswer&& answer);
   void write(Response&& response);
   void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t bytes);
   void do_shutdown();

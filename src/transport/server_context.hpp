@@ -1,5 +1,6 @@
 #pragma once
-// What every session of one server shares: the immutable config, the core node, and counters.
+// What every HTTP and WebSocket connection of one server shares: the config, where upgrades and
+// REST requests go, and counters.
 
 #include <atomic>
 #include <boost/beast/http/message.hpp>
@@ -8,11 +9,15 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <string>
-#include <unordered_map>
 
 #include "config/config.hpp"
-#include "core/node.hpp"
+
+namespace boost::asio::ssl {
+class context;
+}
+namespace wps::handler {
+class Endpoints;
+}
 
 namespace wps::transport {
 
@@ -20,11 +25,8 @@ struct Counters {
   std::atomic<std::uint64_t> connections_opened{0};
   std::atomic<std::uint64_t> connections_closed{0};
   std::atomic<std::uint64_t> slow_consumer_closes{0};
-  std::atomic<std::uint64_t> protocol_error_closes{0};
+  std::atomic<std::uint64_t> protocol_error_closes{0};  // frames that break RFC 6455
   std::atomic<std::uint64_t> handshakes_rejected{0};
-  std::atomic<std::uint64_t> recoveries{0};
-  std::atomic<std::uint64_t> recoveries_refused{0};
-  std::atomic<std::uint64_t> replay_overflows{0};
 };
 
 using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
@@ -33,26 +35,15 @@ using HttpResponse = boost::beast::http::response<boost::beast::http::string_bod
 // block. Set once before the listeners start.
 using RestHandler = std::function<HttpResponse(const HttpRequest&)>;
 
-class ReliableConnection;
-}  // namespace wps::transport
-namespace boost::asio::ssl {
-class context;
-}
-namespace wps::webhook {
-class Dispatcher;
-}
-namespace wps::transport {
-
 struct ServerContext {
-  ServerContext(const config::Config& cfg, core::Node& n) : config(cfg), node(n) {}
+  ServerContext(const config::Config& cfg, handler::Endpoints& e) : config(cfg), endpoints(e) {}
   const config::Config& config;
-  core::Node& node;
+  // Decides WebSocket upgrades of the client endpoints and gives each its protocol handler.
+  handler::Endpoints& endpoints;
   RestHandler rest_handler;
   // When set, REST requests are answered on the executor it posts to instead of the event loop:
   // in a cluster, management calls wait for the other nodes' replies.
   std::function<void(std::function<void()>)> rest_offload;
-  // Upstream event handlers; null until the server has started.
-  webhook::Dispatcher* dispatcher = nullptr;
   std::atomic<std::size_t> open_websockets{0};
   // One thread runs the event loop: connections use its executor directly instead of a strand
   // each (handlers cannot run concurrently anyway; posting from other threads stays safe).
@@ -70,10 +61,6 @@ struct ServerContext {
   }
   mutable std::mutex tls_mutex;
   std::shared_ptr<boost::asio::ssl::context> tls;
-
-  // Logical connections of reliable clients, attached or waiting for recovery, by connection id.
-  std::mutex reliable_mutex;
-  std::unordered_map<std::string, std::shared_ptr<ReliableConnection>> reliable_connections;
 };
 
 }  // namespace wps::transport

@@ -1,8 +1,8 @@
 #pragma once
 // Upstream event handlers (spec §8): CloudEvents over HTTP (binary mode) to the handlers a hub's
 // settings list, with abuse-protection validation, signatures, connection state and cookies,
-// timeouts and retries. The core and the transport call this interface; it calls them back
-// through the completion functions, never while holding its own locks.
+// timeouts and retries. It implements core::Upstream, which the client-protocol handlers call; it
+// answers through the completion functions, never while holding its own locks.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
@@ -16,55 +16,20 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "core/upstream.hpp"
 #include "protocol/messages.hpp"
 #include "webhook/options.hpp"
 
 namespace wps::webhook {
 
-// What every event carries about its connection.
-struct ConnectionContext {
-  std::string hub;  // lower-cased hub name (sent as ce-hub)
-  std::string connection_id;
-  std::optional<std::string> user_id;
-  std::string subprotocol;  // empty when none
-  // ce-connectionState last set by a handler (spec §8.9); empty optional when never set.
-  std::optional<std::string> state;
-  // Cookies set by the handler (Set-Cookie), replayed as one Cookie header ("a=1; b=2").
-  std::string cookies;
-};
+// The event types are the core's (core/upstream.hpp); the dispatcher delivers them over HTTP.
+using core::ConnectionContext;
+using core::ConnectRequest;
+using core::ConnectResult;
+using core::Multimap;
+using core::UserEventResult;
 
-using Multimap = std::map<std::string, std::vector<std::string>>;
-
-// Body of the `connect` event (spec §8.5). Every value is a list of strings.
-struct ConnectRequest {
-  Multimap claims;
-  Multimap query;    // without access_token
-  Multimap headers;  // without Authorization
-  std::vector<std::string> subprotocols;
-};
-
-struct ConnectResult {
-  // Accepted: the fields the handler chose to override. Rejected: `status` for the client.
-  bool accepted = false;
-  unsigned status = 500;
-  std::string error;  // why it was rejected (for logs; never sent to the client)
-  std::optional<std::string> user_id;
-  std::optional<std::vector<std::string>> groups;
-  std::optional<std::vector<std::string>> roles;
-  std::optional<std::string> subprotocol;
-  std::optional<std::string> state;  // new ce-connectionState, when the response set one
-  std::string cookies;               // Cookie header value to replay later
-};
-
-struct UserEventResult {
-  bool ok = false;
-  std::string error;                       // when !ok (for logs and acks)
-  std::optional<protocol::Payload> reply;  // a non-empty 2xx body, typed by its Content-Type
-  std::optional<std::string> state;        // new ce-connectionState, when set
-  std::string cookies;
-};
-
-class Dispatcher {
+class Dispatcher final : public core::Upstream {
  public:
   // `executor`: where HTTP I/O runs. `origin`: the service host sent as WebHook-Request-Origin.
   // `config`: the access keys (for ce-signature), the hubs' handler settings and, through
@@ -74,7 +39,7 @@ class Dispatcher {
   // The same with options changed from the config's (tests: short timeouts and delays).
   Dispatcher(boost::asio::any_io_executor executor, const config::Config& config,
              std::string origin, DispatcherOptions options);
-  ~Dispatcher();
+  ~Dispatcher() override;
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
 
@@ -86,24 +51,24 @@ class Dispatcher {
   // Whether a handler of `hub` takes the system event `connect`/`connected`/`disconnected`, the
   // group presence event `joined`/`left`, or the user event `event` (user == true).
   // Thread-safe, cheap.
-  bool has_handler(const std::string& hub, std::string_view event, bool user) const;
+  bool has_handler(const std::string& hub, std::string_view event, bool user) const override;
 
   // Blocking events: `done` is called exactly once, on an arbitrary thread, with the outcome;
   // after the configured timeout at the latest (failure). Unreachable, non-2xx (connect: 4xx
   // relayed, 5xx -> 500), invalid body, or a handler that failed validation -> failure.
   void connect(ConnectionContext context, ConnectRequest request,
-               std::function<void(ConnectResult)> done);
+               std::function<void(ConnectResult)> done) override;
   void user_event(ConnectionContext context, std::string event, protocol::Payload payload,
-                  std::function<void(UserEventResult)> done);
+                  std::function<void(UserEventResult)> done) override;
 
   // Non-blocking events: delivered in order per connection (disconnected after connected),
   // retried on 408/5xx/network errors after the configured delays (Limits::
   // event_handler_retry_delays: 1, 3, 5 s), failures only logged.
-  void connected(ConnectionContext context);
-  void disconnected(ConnectionContext context, std::string reason);
+  void connected(ConnectionContext context) override;
+  void disconnected(ConnectionContext context, std::string reason) override;
   // Group presence (spec §8.8): the connection joined or left `group`; queued with the
   // connection's connected/disconnected events, so a handler sees them in order.
-  void group_presence(ConnectionContext context, bool joined, std::string group);
+  void group_presence(ConnectionContext context, bool joined, std::string group) override;
 
   // Connected/disconnected/presence events queued or being delivered, retries included (a
   // shutdown waits for them to reach their handlers before stop()). Thread-safe.

@@ -20,12 +20,13 @@
 #include "config/config.hpp"
 #include "core/memory_broker.hpp"
 #include "core/node.hpp"
-#include "support/fake_connection.hpp"
+#include "handler/codec.hpp"
+#include "support/fake_client.hpp"
 
 namespace wps::api::test {
 
 namespace http = boost::beast::http;
-using wps::test::FakeConnection;
+using wps::test::FakeClient;
 
 inline constexpr std::int64_t kNow = 1'800'000'000;
 inline constexpr const char* kHost = "localhost:8080";
@@ -53,13 +54,21 @@ class ApiTest : public ::testing::Test {
 
   RestApi api() { return RestApi(config_, node_); }
 
-  std::shared_ptr<FakeConnection> connect(const std::string& id,
-                                          std::optional<std::string> user = std::nullopt,
-                                          std::vector<std::string> groups = {},
-                                          core::ProtocolKind kind = core::ProtocolKind::json,
-                                          const std::string& hub = "chat") {
-    auto conn = std::make_shared<FakeConnection>();
-    core::ConnectionInfo info{id, std::move(user), kind, {}, std::move(groups), std::nullopt, {}};
+  std::shared_ptr<FakeClient> connect(const std::string& id,
+                                      std::optional<std::string> user = std::nullopt,
+                                      std::vector<std::string> groups = {},
+                                      core::ProtocolKind kind = core::ProtocolKind::json,
+                                      const std::string& hub = "chat") {
+    auto conn = std::make_shared<FakeClient>();
+    core::ConnectionInfo info;
+    info.id = id;
+    info.user_id = std::move(user);
+    info.kind = kind;
+    // The real encoders of each protocol (the handlers'), so that the wire bytes are checked.
+    info.encoder = core::is_pubsub(kind)
+                       ? static_cast<const core::Encoder*>(&handler::pubsub_codec(kind))
+                       : &handler::simple_encoder();
+    info.groups = std::move(groups);
     EXPECT_EQ(node_.hub(hub)->add_connection(info, conn), core::Hub::AddResult::added);
     conn->clear();
     conns_.push_back(conn);
@@ -109,7 +118,7 @@ class ApiTest : public ::testing::Test {
   config::Config config_;
   core::MemoryBroker broker_;
   core::Node node_;
-  std::vector<std::shared_ptr<FakeConnection>> conns_;
+  std::vector<std::shared_ptr<FakeClient>> conns_;
 };
 
 inline bool contains(const std::string& haystack, const std::string& needle) {

@@ -1,13 +1,13 @@
 // The client handshake decision: every refusal of spec §3.3 and what an accepted client gets.
 
-#include "transport/handshake.hpp"
+#include "handler/handshake.hpp"
 
 #include <gtest/gtest.h>
 
 #include "auth/jwt.hpp"
 #include "auth/token_claims.hpp"
 
-namespace wps::transport {
+namespace wps::handler {
 namespace {
 
 constexpr std::int64_t kNow = 1'800'000'000;
@@ -192,23 +192,5 @@ TEST(ClientEndpointTest, Paths) {
   EXPECT_FALSE(is_client_endpoint("not a target"));
 }
 
-TEST(SplitProtocolsTest, TrimsAndSplits) {
-  std::vector<std::string_view> out;
-  split_protocols(" a, b ,c,,", out);
-  EXPECT_EQ(out, (std::vector<std::string_view>{"a", "b", "c"}));
-}
-
 }  // namespace
-}  // namespace wps::transport
-
-TEST(WebSocketAcceptKeyTest, Rfc6455ExampleAndBadKeys) {
-  // RFC 6455 §1.3.
-  EXPECT_EQ(wps::transport::websocket_accept_key("dGhlIHNhbXBsZSBub25jZQ=="),
-            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
-  EXPECT_EQ(wps::transport::websocket_accept_key("  dGhlIHNhbXBsZSBub25jZQ==\t"),
-            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
-  EXPECT_EQ(wps::transport::websocket_accept_key(""), "");
-  EXPECT_EQ(wps::transport::websocket_accept_key("c2hvcnQ="), "");                      // 5 bytes
-  EXPECT_EQ(wps::transport::websocket_accept_key("AAAAAAAAAAAAAAAAAAAAAAAAAAAA"), "");  // 21 bytes
-  EXPECT_EQ(wps::transport::websocket_accept_key("not base64 at all!!!!!!!"), "");
-}
+}  // namespace wps::handler

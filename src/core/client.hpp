@@ -1,21 +1,24 @@
 #pragma once
-// The narrow, write-only face of a client connection that the core talks to. Sessions in the
-// transport layer implement it; the core never reads from a connection.
+// The hub's face of a client: what the core may do to one logical connection (deliver a data
+// message, close it) and how it encodes messages for it. The client-protocol handlers
+// (src/handler) implement it; the core never reads from a client.
 
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 
-#include "protocol/ws_frame.hpp"
+#include "core/message.hpp"
+#include "protocol/frame.hpp"
 
 namespace wps::core {
 
 using ConnId = std::string;
+using protocol::Frame;
+using protocol::SharedFrame;
 
-// How a connection frames messages (spec §6.1). Each kind gets one encoding of a message, shared
-// by every recipient of that kind.
+// The client protocols (spec §6.1, docs/PROTOCOL.md). The hub uses the kind only to answer the
+// OData `protocol` filter; each kind's wire format is its handler's business.
 enum class ProtocolKind : std::uint8_t {
   simple,             // no subprotocol: raw text/binary frames
   json,               // json.webpubsub.azure.v1
@@ -23,12 +26,7 @@ enum class ProtocolKind : std::uint8_t {
   protobuf,           // protobuf.webpubsub.azure.v1: binary frames
   protobuf_reliable,  // protobuf.reliable.webpubsub.azure.v1
 };
-inline constexpr std::size_t kProtocolKindCount = 5;
 
-// Whether the kind speaks the JSON PubSub protocol (acks, system messages, pong).
-inline bool is_json(ProtocolKind kind) {
-  return kind == ProtocolKind::json || kind == ProtocolKind::json_reliable;
-}
 inline bool is_protobuf(ProtocolKind kind) {
   return kind == ProtocolKind::protobuf || kind == ProtocolKind::protobuf_reliable;
 }
@@ -38,29 +36,6 @@ inline bool is_pubsub(ProtocolKind kind) {
 }
 inline bool is_reliable(ProtocolKind kind) {
   return kind == ProtocolKind::json_reliable || kind == ProtocolKind::protobuf_reliable;
-}
-
-// An encoded WebSocket message, immutable once built and shared by all its recipients.
-struct Frame {
-  std::string data;
-  bool binary = false;
-  // A frame still queued at this time is dropped instead of written (REST messageTtlSeconds);
-  // the default (epoch) means never.
-  std::chrono::steady_clock::time_point expires_at{};
-  // A data message: reliable protocols give it a sequenceId and keep it until acknowledged.
-  bool sequenced = false;
-  // Its WebSocket frame header, built once (make_frame) and written by every recipient's session
-  // in front of `data`.
-  protocol::ws::FrameHeader header{};
-};
-using SharedFrame = std::shared_ptr<const Frame>;
-
-inline SharedFrame make_frame(std::string data, bool binary,
-                              std::chrono::steady_clock::time_point expires_at = {},
-                              bool sequenced = false) {
-  protocol::ws::FrameHeader header = protocol::ws::encode_frame_header(binary, data.size());
-  return std::make_shared<const Frame>(
-      Frame{std::move(data), binary, expires_at, sequenced, header});
 }
 
 // The subprotocol name of a kind, as the OData `protocol` identifier sees it; nullptr for simple.
@@ -96,6 +71,15 @@ inline constexpr std::uint16_t message_too_big = 1009;
 inline constexpr std::uint16_t internal_error = 1011;
 }  // namespace close_code
 
+// How data messages are encoded for the clients of one wire format. One instance per format,
+// shared by all its clients: the hub encodes a message once per distinct encoder among its
+// recipients, whatever their number. Must be thread-safe (stateless).
+class Encoder {
+ public:
+  virtual ~Encoder() = default;
+  virtual SharedFrame encode(const Message& message) const = 0;
+};
+
 // Told when a connection joins or leaves a group (for group presence events, spec §8.8). The
 // hub calls it with its lock held: it must not block nor call back into the hub.
 class GroupObserver {
@@ -104,17 +88,18 @@ class GroupObserver {
   virtual void on_group_change(const std::string& group, bool joined) = 0;
 };
 
-class Connection {
+class Client {
  public:
-  virtual ~Connection() = default;
+  virtual ~Client() = default;
 
-  // Queues `frame` for this connection's single writer. Thread-safe, never blocks, never fails:
-  // a connection whose queue overflows closes itself as a slow consumer, and frames sent after
-  // close() are dropped.
-  virtual void send(SharedFrame frame) = 0;
+  // A data message for this client, encoded by the client's Encoder. Thread-safe, never blocks,
+  // never fails: a client that cannot keep up closes itself as a slow consumer, and messages
+  // delivered after close() are dropped.
+  virtual void deliver(const SharedFrame& frame) = 0;
 
-  // Ends the connection: PubSub clients first receive a `disconnected` system message carrying
-  // `reason`, then a close frame with `code` and `reason`. Thread-safe and idempotent.
+  // Ends the connection (REST close, shutdown): PubSub clients first receive a `disconnected`
+  // system message carrying `reason`, then a close frame with `code` and `reason`. Thread-safe
+  // and idempotent.
   virtual void close(std::uint16_t code, std::string reason) = 0;
 };
 

@@ -1,20 +1,22 @@
 #pragma once
-// A core::Connection that records what the core sends it (unit tests of the core).
+// A core::Client that records what the hub delivers to it and the closes it asks for (unit tests
+// of the core), and an Encoder whose frames say which encoder made them.
 
+#include <atomic>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "core/connection.hpp"
+#include "core/client.hpp"
 
 namespace wps::test {
 
-class FakeConnection final : public core::Connection {
+class FakeClient final : public core::Client {
  public:
-  void send(core::SharedFrame frame) override {
+  void deliver(const core::SharedFrame& frame) override {
     std::lock_guard lock(mutex_);
-    frames_.push_back(std::move(frame));
+    frames_.push_back(frame);
   }
   void close(std::uint16_t code, std::string reason) override {
     std::lock_guard lock(mutex_);
@@ -54,6 +56,21 @@ class FakeConnection final : public core::Connection {
   mutable std::mutex mutex_;
   std::vector<core::SharedFrame> frames_;
   std::vector<Close> closes_;
+};
+
+// Encodes a message as "<tag>:<payload bytes>" and counts its calls.
+class TagEncoder final : public core::Encoder {
+ public:
+  explicit TagEncoder(std::string tag) : tag_(std::move(tag)) {}
+  core::SharedFrame encode(const core::Message& message) const override {
+    ++calls_;
+    return protocol::make_frame(tag_ + ":" + message.payload.bytes, false, message.expires_at);
+  }
+  int calls() const { return calls_; }
+
+ private:
+  const std::string tag_;
+  mutable std::atomic<int> calls_{0};
 };
 
 }  // namespace wps::test

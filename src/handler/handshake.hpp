@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "core/connection.hpp"
+#include "core/client.hpp"
 
-namespace wps::transport {
+namespace wps::handler {
 
 // Whether `target` (raw request-target) addresses the client endpoint: /client/hubs/{hub},
 // /client, /client/ (with ?hub=).
@@ -57,13 +57,4 @@ HandshakeDecision decide_handshake(const HandshakeRequest& request, const config
 // The protocol kind of the first supported value of `offered` (simple when none).
 core::ProtocolKind protocol_kind_of(const std::vector<std::string_view>& offered);
 
-// Whether `key` (a Sec-WebSocket-Key value) is the base64 of 16 bytes (RFC 6455 §4.1).
-bool is_websocket_key(std::string_view key);
-// The Sec-WebSocket-Accept value answering `key` (RFC 6455 §4.2.2): base64 of the SHA-1 of the
-// key and the protocol's GUID. Empty when `key` is not a valid key.
-std::string websocket_accept_key(std::string_view key);
-
-// Splits Sec-WebSocket-Protocol header values ("a, b") into trimmed tokens.
-void split_protocols(std::string_view header_value, std::vector<std::string_view>& out);
-
-}  // namespace wps::transport
+}  // namespace wps::handler

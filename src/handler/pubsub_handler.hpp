@@ -1,0 +1,96 @@
+#pragma once
+// PubSub clients: `json.webpubsub.azure.v1`, `protobuf.webpubsub.azure.v1` and their reliable
+// variants (spec §6.3, §6.4, §6.12). One class for both formats: they carry the same messages,
+// so decoding and encoding go through the client's PubSubCodec and the meaning (joinGroup,
+// leaveGroup, sendToGroup with acks, Duplicate and Forbidden, events upstream, ping) is decided
+// here once.
+//
+// A reliable client's handler is its session: it outlives the sockets that carry it, numbers
+// every data message it receives (ReplayBuffer) and, when a socket drops, waits
+// Limits::recovery_window for the client to come back on a new one (found through
+// Context::sessions), then replays what was not acknowledged, in order, before live traffic.
+//
+// Threads: socket callbacks run on their socket's executor; deliver() and close() come from
+// any thread. `mutex_` guards the attached socket (reliable sessions), the replay buffer, the
+// ack history and the session's end. Lock order: Hub::mutex_ -> PubSubHandler::mutex_ (the hub
+// may deliver from under nothing but its snapshot); the handler never calls the hub, its events
+// or a socket's close() with mutex_ held (socket send() only queues).
+
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "handler/client_handler.hpp"
+#include "handler/codec.hpp"
+#include "handler/replay_buffer.hpp"
+
+namespace wps::handler {
+
+class PubSubHandler final : public ClientHandler,
+                            public std::enable_shared_from_this<PubSubHandler> {
+ public:
+  // `codec`: the client's format (pubsub_codec(registration.kind)).
+  PubSubHandler(Context& context, const PubSubCodec& codec, Registration registration,
+                std::shared_ptr<core::ConnectionEvents> events);
+
+  bool reliable() const { return replay_.has_value(); }
+  // Whether a client offering `token` (its awps_reconnection_token) on `hub` with `kind` may
+  // resume this session. Constant-time in the token.
+  bool resumable_by(std::string_view token, core::ProtocolKind kind, const std::string& hub) const;
+
+  void on_open(const std::shared_ptr<Socket>& socket) override;
+  void on_message(Socket& socket, bool binary, std::string_view data) override;
+  SharedFrame on_closing(Socket& socket, std::string_view reason) override;
+  void on_closed(Socket& socket, bool recoverable) override;
+
+  void deliver(const SharedFrame& frame) override;
+  void close(std::uint16_t code, std::string reason) override;
+
+ private:
+  // The socket that carries the session now, if it is `socket` (messages from a socket that a
+  // recovery replaced are ignored).
+  std::shared_ptr<Socket> attached(const Socket& socket);
+  // A recovered client's new socket: `connected` again, then the unacknowledged messages.
+  void resume_on(const std::shared_ptr<Socket>& socket);
+
+  void handle(const std::shared_ptr<Socket>& socket, protocol::ClientMessage&& message);
+  template <class M>
+  void join_or_leave(M& message);
+  void send_to_group(protocol::SendToGroup& message);
+  void event(const std::shared_ptr<Socket>& socket, protocol::Event& message);
+  void on_event_result(Socket& socket, std::optional<std::uint64_t> ack_id,
+                       core::UserEventResult result);
+  // Answers `ack_id` with success (remembering it for Duplicate) or an error.
+  void ack(std::uint64_t ack_id, std::string_view error_name = {}, std::string error_message = {});
+  // When `ack_id` already succeeded: answers Duplicate and returns true.
+  bool duplicate(const std::optional<std::uint64_t>& ack_id);
+  // Sends a control message (ack, pong) to the socket carrying the client now.
+  void send_control(SharedFrame frame);
+
+  // Ends the logical connection once: it leaves the hub (`disconnected` upstream with
+  // `reason`), a reliable session stops being resumable and forgets its messages. The attached
+  // socket, if any, is returned (detached) for the caller to close.
+  std::shared_ptr<Socket> end(const std::string& reason);
+  // Reliable, mutex_ held: the attached `socket` dropped; the session waits for its client to
+  // recover within Limits::recovery_window, then ends.
+  void await_recovery_locked(const Socket& socket);
+
+  const PubSubCodec& codec_;
+  const std::string reconnection_token_;  // reliable sessions only
+
+  std::mutex mutex_;
+  // The socket carrying the client: set by on_open before the hub can deliver; a plain client's
+  // never changes after that, a reliable session's changes under mutex_.
+  std::shared_ptr<Socket> socket_;
+  bool opened_ = false;
+  bool ended_ = false;
+  std::optional<ReplayBuffer> replay_;  // reliable sessions only
+  AckHistory acked_;
+  // Reliable: the recovery window of a detached session; a generation tells a stale expiry.
+  std::unique_ptr<boost::asio::steady_timer> recovery_timer_;
+  std::uint64_t generation_ = 0;
+};
+
+}  // namespace wps::handler

@@ -1,0 +1,332 @@
+#include "transport/websocket_connection.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+
+#include "core/client.hpp"
+#include "util/log.hpp"
+
+namespace wps::transport {
+
+namespace asio = boost::asio;
+namespace ws = protocol::ws;
+using boost::system::error_code;
+
+namespace {
+// One write carries at most this many queued frames (2 buffers each, plus the 101, a control
+// frame and the close frame: Asio hands a sendmsg at most 64 buffers) and, past the first
+// frame, at most this many bytes.
+constexpr std::size_t kMaxBatchFrames = 30;
+constexpr std::size_t kMaxBatchBytes = 256 * 1024;
+
+// The buffers of the write being built, reused by every connection of a thread.
+std::vector<asio::const_buffer>& thread_write_buffers() {
+  thread_local std::vector<asio::const_buffer> buffers;
+  return buffers;
+}
+}  // namespace
+
+WebSocketConnection::WebSocketConnection(ServerContext& context,
+                                         std::shared_ptr<handler::Handler> handler,
+                                         std::size_t extra_messages, std::size_t extra_bytes,
+                                         asio::any_io_executor executor)
+    : context_(context),
+      handler_(std::move(handler)),
+      reader_(context.config.limits.max_message_bytes),
+      outbound_(context.config.limits.max_pending_messages + extra_messages,
+                context.config.limits.max_pending_bytes + extra_bytes),
+      timer_(std::move(executor)) {
+  ++context_.open_websockets;
+  ++context_.counters.connections_opened;
+}
+
+WebSocketConnection::~WebSocketConnection() {
+  --context_.open_websockets;
+  ++context_.counters.connections_closed;
+}
+
+void WebSocketConnection::run(std::string_view accept_key, std::string_view subprotocol,
+                              std::string early) {
+  std::string response;
+  response.reserve(160 + subprotocol.size());
+  response +=
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Accept: ";
+  response += accept_key;
+  response += "\r\n";
+  if (!subprotocol.empty()) {
+    response += "Sec-WebSocket-Protocol: ";
+    response += subprotocol;
+    response += "\r\n";
+  }
+  response += "Server: webpubsub-server\r\n\r\n";
+  outbound_.set_upgrade_response(std::move(response));
+  last_input_ = std::chrono::steady_clock::now();
+  arm_timer(last_input_ + context_.config.limits.keep_alive_interval);
+  // The handler registers its client before the 101 goes out: once a client sees its upgrade
+  // succeed, messages to it reach it. The 101 and what the handler sent meanwhile (`connected`)
+  // leave in one write.
+  handler_->on_open(shared_from_this());
+  drain();
+  if (!early.empty() && wants_input())
+    consume(std::span<char>(early.data(), early.size()));
+  pump();
+}
+
+// ---- handler::Socket -------------------------------------------------------------------------
+
+void WebSocketConnection::send(SharedFrame frame) {
+  // A drain is already on its way for a non-empty inbox; it takes this frame too.
+  if (outbound_.push(std::move(frame)))
+    asio::post(executor(), [self = shared_from_this()] { self->drain(); });
+}
+
+void WebSocketConnection::close(std::uint16_t code, std::string reason) {
+  // At once when called on the connection's executor (a handler refusing a message: nothing
+  // read after it is handled), posted otherwise.
+  asio::dispatch(executor(),
+                 [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
+                   self->begin_close(code, std::move(reason));
+                 });
+}
+
+void WebSocketConnection::pause() {
+  paused_ = true;
+}
+
+void WebSocketConnection::resume() {
+  paused_ = false;
+  pump();
+}
+
+// ---- reading ---------------------------------------------------------------------------------
+
+bool WebSocketConnection::wants_input() const {
+  // While the handler waits (an event handler works on this client's event), reading waits: its
+  // events reach the handler one at a time, in order (spec §8.7). A closing connection reads on
+  // for the client's close frame (or, after a protocol error, until it hangs up), except while
+  // a TLS shutdown reads close_notify on its own.
+  if (state_ == State::open)
+    return !paused_;
+  return state_ == State::closing && input_ != Input::ended && !tls_shutdown_;
+}
+
+void WebSocketConnection::pump() {
+  if (feeding_ || state_ == State::closed)
+    return;
+  if (reader_.has_buffered() && wants_input()) {
+    feeding_ = true;
+    reader_.resume([this](const ws::ReadEvent& event) { return on_frame(event); });
+    feeding_ = false;
+  }
+  if (!reading_ && wants_input()) {
+    reading_ = true;
+    start_read();
+  }
+}
+
+void WebSocketConnection::consume(std::span<char> bytes) {
+  // Any input counts for the keep-alive.
+  last_input_ = std::chrono::steady_clock::now();
+  keep_alive_ = KeepAlive::quiet;
+  feeding_ = true;
+  reader_.feed(bytes, [this](const ws::ReadEvent& event) { return on_frame(event); });
+  feeding_ = false;
+}
+
+bool WebSocketConnection::on_frame(const ws::ReadEvent& event) {
+  switch (event.kind) {
+    case ws::ReadEvent::Kind::message:
+      if (state_ != State::open)
+        return state_ == State::closing;  // closing: what still arrives is dropped
+      handler_->on_message(*this, event.binary, event.payload);
+      return wants_input();
+    case ws::ReadEvent::Kind::ping:
+      if (state_ == State::closed || outbound_.close_sent())
+        return state_ != State::closed;
+      outbound_.answer_ping(event.payload);
+      if (!writing_)
+        write_next();
+      return state_ != State::closed;
+    case ws::ReadEvent::Kind::pong:
+      return true;
+    case ws::ReadEvent::Kind::close:
+      input_ = Input::ended;
+      if (state_ == State::open)
+        on_client_close(event.code);
+      else if (state_ == State::closing && outbound_.close_sent())
+        shutdown();  // the close handshake is complete
+      return false;
+    case ws::ReadEvent::Kind::error:
+      input_ = Input::broken;
+      if (state_ == State::open) {
+        ++context_.counters.protocol_error_closes;
+        WPS_LOG(debug, "ws") << "protocol error: " << event.reason;
+        std::string reason = event.code == core::close_code::message_too_big
+                                 ? "The message exceeds the maximum size of " +
+                                       std::to_string(context_.config.limits.max_message_bytes) +
+                                       " bytes."
+                                 : std::string(event.reason);
+        begin_close(event.code, std::move(reason));
+      } else if (state_ == State::closing && outbound_.close_sent()) {
+        shutdown();
+      }
+      return false;
+  }
+  return false;
+}
+
+void WebSocketConnection::on_client_close(std::uint16_t code) {
+  // The client ends its connection (not recoverable): echo its code, drop what is queued.
+  state_ = State::closing;
+  arm_timer(std::chrono::steady_clock::now() + context_.config.limits.handshake_timeout);
+  outbound_.drop_unsent();
+  outbound_.set_close_frame(ws::encode_close_frame(code, {}));
+  WPS_LOG(debug, "ws") << "client closed, code=" << code;
+  // The client stops existing for the hub at once.
+  if (auto handler = std::move(handler_))
+    handler->on_closed(*this, /*recoverable=*/false);
+  if (!writing_)
+    write_next();
+}
+
+// ---- writing ---------------------------------------------------------------------------------
+
+void WebSocketConnection::drain() {
+  if (state_ == State::closed)
+    return;
+  if (!outbound_.drain()) {
+    ++context_.counters.slow_consumer_closes;
+    WPS_LOG(info, "ws") << "closing slow consumer (" << outbound_.size() << " messages, "
+                        << outbound_.bytes() << " bytes queued)";
+    // A slow consumer gets nothing more of what is queued: only its farewell and the close.
+    outbound_.drop_unsent();
+    begin_close(core::close_code::policy_violation, "SlowClient: the outgoing queue is full.");
+    return;
+  }
+  if (!writing_)
+    write_next();
+}
+
+void WebSocketConnection::write_next() {
+  while (!writing_ && state_ != State::closed) {
+    std::vector<asio::const_buffer>& buffers = thread_write_buffers();
+    buffers.clear();
+    outbound_.collect(buffers, kMaxBatchFrames, kMaxBatchBytes);
+    if (buffers.empty())
+      return;
+    writing_ = true;
+    switch (write(buffers)) {
+      case WriteResult::done:
+        writing_ = false;
+        on_written();
+        continue;
+      case WriteResult::pending:
+        return;
+      case WriteResult::failed:
+        writing_ = false;
+        finish(state_ == State::open);
+        return;
+    }
+  }
+}
+
+void WebSocketConnection::on_write_done(error_code ec) {
+  writing_ = false;
+  if (state_ == State::closed)
+    return;
+  if (ec) {
+    WPS_LOG(debug, "ws") << "write: " << ec.message();
+    finish(state_ == State::open);
+    return;
+  }
+  on_written();
+  write_next();
+}
+
+void WebSocketConnection::on_written() {
+  if (!outbound_.written())
+    return;
+  // Our close frame is out.
+  if (input_ == Input::ended)
+    shutdown();  // the client's close came first: ours was the answer
+  else if (input_ == Input::broken)
+    shutdown_send();  // its input cannot be parsed: stop sending, read until it hangs up
+  // Otherwise the client's close frame is awaited (reading goes on while closing).
+}
+
+// ---- keep-alive, closing ---------------------------------------------------------------------
+
+void WebSocketConnection::arm_timer(std::chrono::steady_clock::time_point at) {
+  timer_.expires_at(at);
+  timer_.async_wait([self = shared_from_this()](error_code ec) { self->on_timer(ec); });
+}
+
+void WebSocketConnection::on_timer(error_code ec) {
+  if (ec || state_ == State::closed)
+    return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < timer_.expiry())
+    return;  // a completion from before the timer was re-armed
+  if (state_ == State::closing) {
+    // The close handshake took too long (a client that stopped reading, a vanished host).
+    WPS_LOG(debug, "ws") << "close timed out";
+    finish(false);
+    return;
+  }
+  const auto interval = context_.config.limits.keep_alive_interval;
+  const auto idle = now - last_input_;
+  if (idle >= 2 * interval) {
+    WPS_LOG(debug, "ws") << "keep-alive timeout";
+    finish(/*recoverable=*/true);
+    return;
+  }
+  if (idle < interval) {
+    arm_timer(last_input_ + interval);
+    return;
+  }
+  if (keep_alive_ == KeepAlive::quiet) {
+    keep_alive_ = KeepAlive::pinged;
+    outbound_.request_ping();
+    if (!writing_)
+      write_next();
+  }
+  arm_timer(last_input_ + 2 * interval);
+}
+
+void WebSocketConnection::begin_close(std::uint16_t code, std::string reason) {
+  if (state_ != State::open)
+    return;
+  state_ = State::closing;
+  // The queue, the farewell, the close frame and the client's answer get the handshake
+  // timeout; then the TCP connection is dropped.
+  arm_timer(std::chrono::steady_clock::now() + context_.config.limits.handshake_timeout);
+  outbound_.seal();
+  // The client stops existing for the hub now: it receives nothing new.
+  if (SharedFrame farewell = handler_->on_closing(*this, reason))
+    outbound_.append(std::move(farewell));
+  outbound_.set_close_frame(ws::encode_close_frame(code, reason));
+  WPS_LOG(debug, "ws") << "closing, code=" << code << " reason=" << reason;
+  if (!writing_)
+    write_next();
+  pump();  // read on for the client's close frame, even if the handler was waiting
+}
+
+void WebSocketConnection::shutdown() {
+  if (state_ == State::closed || tls_shutdown_)
+    return;
+  state_ = State::closing;
+  shutdown_stream();
+}
+
+void WebSocketConnection::finish(bool recoverable) {
+  if (state_ == State::closed)
+    return;
+  state_ = State::closed;
+  timer_.cancel();
+  close_socket();  // cancels a pending read or write: their handlers let go of us
+  if (auto handler = std::move(handler_))
+    handler->on_closed(*this, recoverable);
+}
+
+}  // namespace wps::transport
