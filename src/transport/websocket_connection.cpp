@@ -301,6 +301,9 @@ void WebSocketConnection::begin_close(std::uint16_t code, std::string reason) {
   // The queue, the farewell, the close frame and the client's answer get the handshake
   // timeout; then the TCP connection is dropped.
   arm_timer(std::chrono::steady_clock::now() + context_.config.limits.handshake_timeout);
+  // What was sent before the close goes out before it (close() may run inline, ahead of the
+  // drain that send() posted); nothing sent after it does.
+  outbound_.drain();
   outbound_.seal();
   // The client stops existing for the hub now: it receives nothing new.
   if (SharedFrame farewell = handler_->on_closing(*this, reason))
