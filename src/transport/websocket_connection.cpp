@@ -96,6 +96,8 @@ void WebSocketConnection::pause() {
 
 void WebSocketConnection::resume() {
   paused_ = false;
+  // The time the handler kept the client waiting is not the client's silence (see on_timer).
+  last_input_ = std::chrono::steady_clock::now();
   pump();
 }
 
@@ -275,6 +277,12 @@ void WebSocketConnection::on_timer(error_code ec) {
     return;
   }
   const auto interval = context_.config.limits.keep_alive_interval;
+  if (paused_) {
+    // Nothing is read while the handler waits (a slow event handler): the client's pongs wait
+    // unread, so its silence proves nothing. Checked again after the interval.
+    arm_timer(now + interval);
+    return;
+  }
   const auto idle = now - last_input_;
   if (idle >= 2 * interval) {
     WPS_LOG(debug, "ws") << "keep-alive timeout";

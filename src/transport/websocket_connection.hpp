@@ -102,7 +102,8 @@ class WebSocketConnection : public handler::Socket,
   void write_next();
   void on_written();
   // The one timer. Open: keep-alive (a ping after keep_alive_interval without input, the end
-  // after twice that). Closing: the deadline of the close handshake.
+  // after twice that; not while paused, when nothing is read). Closing: the deadline of the
+  // close handshake.
   void arm_timer(std::chrono::steady_clock::time_point at);
   void on_timer(boost::system::error_code ec);
   // The server closes: the handler's farewell and the close frame go out after what is queued.
