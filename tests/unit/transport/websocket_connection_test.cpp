@@ -333,6 +333,19 @@ TEST_F(ConnectionTest, AServerCloseSendsQueuedDataTheFarewellThenTheCloseFrame) 
   EXPECT_TRUE(received().empty());  // its close answered ours: nothing echoed
 }
 
+TEST_F(ConnectionTest, AServerCloseOnTheExecutorStillSendsWhatWasSentBeforeIt) {
+  // close() runs inline there (one event-loop thread: a REST send then a REST close), ahead of
+  // the drain that send() posted.
+  start();
+  received();
+  on_executor([&] {
+    handler->socket().send(protocol::make_frame("a", false));
+    handler->socket().close(1000, "bye");
+    handler->socket().send(protocol::make_frame("after", false));
+  });
+  EXPECT_EQ(received(), (Strings{"text:a", "text:farewell", "close:1000 bye"}));
+}
+
 TEST_F(ConnectionTest, AServerCloseWithoutAnAnswerEndsAtTheHandshakeTimeout) {
   config.limits.handshake_timeout = 100ms;
   start();
