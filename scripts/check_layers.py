@@ -2,7 +2,7 @@
 """Checks that the layers of src/ depend only inward (docs/ARCHITECTURE.md):
 
     util <- protocol <- core <- handler <- transport <- app
-                               core <- {api, webhook, redis} <- app
+                               core <- {api, webhook, redis, ops} <- app
     auth and config sit beside the core and are used by the outer layers; the core reaches the
     event handlers (webhook) and other nodes (redis) only through its own interfaces.
 
@@ -36,8 +36,9 @@ LAYERS = {
     "transport": {"transport", "handler", "core", "auth", "config", "protocol", "util"},
     "api": {"api", "core", "auth", "config", "protocol", "util"},
     "redis": {"redis", "core", "config", "protocol", "util"},
-    "app": {"app", "transport", "handler", "api", "webhook", "redis", "core", "auth", "config", "protocol",
-            "util"},
+    "ops": {"ops", "core", "auth", "config", "util"},
+    "app": {"app", "transport", "handler", "api", "webhook", "redis", "ops", "core", "auth", "config",
+            "protocol", "util"},
 }
 
 # Headers (by prefix of the include path) a layer must not include, and why.

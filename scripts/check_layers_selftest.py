@@ -67,6 +67,10 @@ SOURCE_CASES = [
      '#include "transport/listener.hpp"\n', "layer"),
     ("redis includes the api", "src/redis/planted_violation.cpp", '#include "api/router.hpp"\n',
      "layer"),
+    ("the core includes the ops layer", "src/core/planted_violation.cpp",
+     '#include "ops/prometheus.hpp"\n', "layer"),
+    ("the ops layer includes the transport", "src/ops/planted_violation.cpp",
+     '#include "transport/listener.hpp"\n', "layer"),
 ]
 
 # (what, layer whose wps_layer() call changes, change, rule, text expected in the report)
@@ -75,6 +79,8 @@ LINK_CASES = [
      "wps_core must not link wps_transport"),
     ("protocol links the core", "protocol", lambda deps: deps + " wps_core", "links",
      "wps_protocol must not link wps_core"),
+    ("the ops layer links the api", "ops", lambda deps: deps + " wps_api", "links",
+     "wps_ops must not link wps_api"),
     ("webhook includes config but no longer links it", "webhook",
      lambda deps: re.sub(r"\s*\bwps_config\b", "", deps), "links",
      "webhook includes config"),

@@ -75,8 +75,9 @@ std::string allow_header(const std::vector<verb>& methods) {
   return out;
 }
 
+// `operation` and `hub` are set as soon as the route (and its hub) is known.
 Response dispatch(const Request& request, const config::Config& config, core::Node& node,
-                  std::int64_t now_seconds) {
+                  std::int64_t now_seconds, std::string_view& operation, std::string& hub) {
   const auto target = boost::urls::parse_origin_form(request.target());
   if (!target)
     bad_request("The request target is malformed.");
@@ -113,6 +114,7 @@ Response dispatch(const Request& request, const config::Config& config, core::No
     response.set(http::field::allow, allow_header(match.allowed));
     return response;
   }
+  operation = match.route->operation;
   if (!protocol::is_valid_hub_name(match.params.hub)) {
     bad_request(
         "Invalid hub name: it must start with a letter and contain only letters, digits and "
@@ -128,6 +130,7 @@ Response dispatch(const Request& request, const config::Config& config, core::No
             std::move(match.params),
             {}};
   call.hub = util::to_lower(call.params.hub);
+  hub = call.hub;
   WPS_LOG(debug, "api") << match.route->operation << " hub=" << call.hub;
   return match.route->handler(call);
 }
@@ -135,8 +138,26 @@ Response dispatch(const Request& request, const config::Config& config, core::No
 }  // namespace
 
 Response RestApi::handle(const Request& request, std::int64_t now_seconds) const {
+  // "unmatched": no route (404, 405) or a failure before routing (401, a bad api-version).
+  std::string_view operation = "unmatched";
+  std::string hub;
+  Response response = answer(request, now_seconds, operation, hub);
+  core::Metrics& metrics = node_.metrics();
+  metrics.count_rest(operation, response.result_int());
+  if (metrics.tracer.active()) {
+    core::TraceEvent event;
+    event.kind = "rest";
+    event.hub = std::move(hub);
+    event.detail = std::string(operation) + " " + std::to_string(response.result_int());
+    metrics.tracer.emit(std::move(event));
+  }
+  return response;
+}
+
+Response RestApi::answer(const Request& request, std::int64_t now_seconds,
+                         std::string_view& operation, std::string& hub) const {
   try {
-    return dispatch(request, config_, node_, now_seconds);
+    return dispatch(request, config_, node_, now_seconds, operation, hub);
   } catch (const ApiError& error) {
     WPS_LOG(debug, "api") << request.method_string() << " -> " << error.status << " " << error.code
                           << ": " << error.message;

@@ -5,6 +5,8 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 #include "config/config.hpp"
 #include "core/node.hpp"
@@ -20,9 +22,13 @@ class RestApi {
 
   // Answers one request whose target starts with "/api/" (the health endpoint included).
   // Thread-safe; never throws; never blocks on I/O. `now_seconds` is the wall clock (tokens).
+  // Counts the call in the node's metrics (webpubsub_rest_requests_total) and traces it.
   Response handle(const Request& request, std::int64_t now_seconds) const;
 
  private:
+  Response answer(const Request& request, std::int64_t now_seconds, std::string_view& operation,
+                  std::string& hub) const;
+
   const config::Config& config_;
   core::Node& node_;
 };

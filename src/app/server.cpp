@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "core/memory_broker.hpp"
+#include "ops/ops_server.hpp"
 #include "redis/broker.hpp"
 #include "transport/tls.hpp"
 #include "util/log.hpp"
@@ -80,7 +81,7 @@ Server::Server(config::Config config)
       ioc_(threads_ == 1 ? 1 : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT),
       broker_(make_broker(config_, ioc_)),
       redis_(dynamic_cast<redis::RedisBroker*>(broker_.get())),
-      node_(*broker_, hub_limits(config_)),
+      node_(*broker_, hub_limits(config_), config_.limits.metrics_max_hubs),
       handlers_(config_, node_),
       endpoints_(handlers_),
       context_(config_, endpoints_),
@@ -89,6 +90,7 @@ Server::Server(config::Config config)
       hangup_(ioc_, SIGHUP),
       shutdown_timer_(ioc_) {
   context_.single_threaded = threads_ == 1;
+  context_.metrics = &node_.metrics();
   context_.rest_handler = [this](const transport::HttpRequest& request) {
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                          std::chrono::system_clock::now().time_since_epoch())
@@ -192,7 +194,13 @@ void Server::start() {
   }
   dispatcher_ =
       std::make_unique<webhook::Dispatcher>(ioc_.get_executor(), config_, std::move(origin));
+  dispatcher_->set_metrics(&node_.metrics());
   handlers_.upstream = dispatcher_.get();
+  if (config_.metrics_port != 0) {
+    ops_ = std::make_unique<ops::OpsServer>(ioc_, config_, node_,
+                                            !is_loopback_host(config_.metrics_host));
+    ops_->start(resolve(config_.metrics_host, config_.metrics_port));
+  }
   for (auto& listener : listeners_) {
     WPS_LOG(info, "server") << "listening on " << listener->local_endpoint();
     listener->run();
@@ -268,6 +276,8 @@ void Server::shutdown() {
       watch_timer_->cancel();
     for (auto& listener : listeners_)
       listener->stop();
+    if (ops_)
+      ops_->stop();
     // Going away (1001), not 1008: reliable clients may recover on another node.
     node_.close_all(1001, "The server is shutting down.");
     if (redis_ != nullptr)

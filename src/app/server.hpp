@@ -27,6 +27,9 @@
 namespace wps::redis {
 class RedisBroker;
 }
+namespace wps::ops {
+class OpsServer;
+}
 
 namespace wps::app {
 
@@ -85,6 +88,8 @@ class Server {
   // Cluster only: where REST calls run (declared after what they use, so joined first).
   std::unique_ptr<boost::asio::thread_pool> rest_pool_;
   std::vector<std::shared_ptr<transport::Listener>> listeners_;
+  // The operations listener (--metrics-port), when on.
+  std::unique_ptr<ops::OpsServer> ops_;
   boost::asio::signal_set signals_;
   boost::asio::signal_set hangup_;
   std::string tls_cert_file_;

@@ -103,6 +103,9 @@ struct Limits {
   std::size_t cluster_rest_threads = 8;
   // JWT clock skew tolerance (emulator value, spec §10.1).
   std::chrono::seconds clock_skew{300};
+  // Hubs with a metrics label of their own; later hubs count as hub="_other" (bounds the
+  // cardinality of the Prometheus series, docs/OPERATIONS.md).
+  std::size_t metrics_max_hubs = 100;
 };
 
 // One upstream event handler (spec §8.1; docs/EVENT_HANDLERS.md).
@@ -164,6 +167,13 @@ struct Config {
   unsigned threads = 0;
   // trace, debug, info, warn, error
   std::string log_level = "info";
+  // text (the default) or json: one JSON object per line (docs/OPERATIONS.md).
+  std::string log_format = "text";
+
+  // The operations listener (docs/OPERATIONS.md): /metrics, the overview and the live trace.
+  // 0 = off (the default).
+  std::uint16_t metrics_port = 0;
+  std::string metrics_host = "localhost";
 
   Limits limits;
   HubSettings default_hub;                  // hubs not listed below

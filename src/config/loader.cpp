@@ -388,6 +388,35 @@ const std::vector<Setting>& settings() {
                  },
                  [](const Config& c) { return c.log_level; },
                  [](const Config& c) { return check_log_level(c.log_level); }});
+    t.push_back({"log-format", "WPS_LOG_FORMAT", "logFormat", "FORMAT",
+                 "Log lines as text (the default) or json: one object a line with time, level, "
+                 "component, message and, where they apply, hub, connectionId, userId, event.",
+                 [](Config& c, const Input& in) {
+                   std::string format = util::to_lower(in.text());
+                   if (format != "text" && format != "json")
+                     in.fail(quote(format) + " is not a log format (text|json)");
+                   c.log_format = std::move(format);
+                 },
+                 [](const Config& c) { return c.log_format; },
+                 [](const Config& c) {
+                   return c.log_format == "text" || c.log_format == "json"
+                              ? std::string()
+                              : quote(c.log_format) + " is not a log format (text|json)";
+                 }});
+    t.push_back({"metrics-port", "WPS_METRICS_PORT", "metricsPort", "N",
+                 "Port of the operations listener (Prometheus /metrics, the overview and the live "
+                 "trace, docs/OPERATIONS.md); 0 = off (the default).",
+                 [](Config& c, const Input& in) {
+                   c.metrics_port = static_cast<std::uint16_t>(in.integer(0, 65535, "a port"));
+                 },
+                 [](const Config& c) { return std::to_string(c.metrics_port); },
+                 [](const Config&) { return std::string(); }});
+    t.push_back({"metrics-host", "WPS_METRICS_HOST", "metricsHost", "HOST",
+                 "Address of the operations listener; off loopback its pages need a token "
+                 "signed with the access key (docs/OPERATIONS.md).",
+                 [](Config& c, const Input& in) { apply_text(in, c.metrics_host, check_host); },
+                 [](const Config& c) { return show_text(c.metrics_host); },
+                 [](const Config& c) { return check_host(c.metrics_host); }});
     t.push_back({"allow-anonymous", "WPS_ALLOW_ANONYMOUS", "hubs._default.allowAnonymous", "",
                  "Let clients connect without a token to hubs that do not say otherwise.",
                  [](Config& c, const Input& in) { c.default_hub.allow_anonymous = in.boolean(); },
@@ -614,6 +643,9 @@ const std::vector<Setting>& settings() {
                            "limits.clusterRestThreads",
                            "Threads answering REST calls in a cluster (they wait for other nodes).",
                            &Limits::cluster_rest_threads, 1));
+    t.push_back(size_limit("metrics-max-hubs", "WPS_METRICS_MAX_HUBS", "limits.metricsMaxHubs",
+                           "Hubs with a metrics label of their own; later ones are hub=\"_other\".",
+                           &Limits::metrics_max_hubs, 1));
     t.push_back({"clock-skew-seconds", "WPS_CLOCK_SKEW_SECONDS", "limits.clockSkewSeconds", "S",
                  "Tolerance for token exp/nbf/iat (0..86400).",
                  [](Config& c, const Input& in) {

@@ -12,8 +12,24 @@ bool is_excluded(const std::vector<ConnId>& excluded, const ConnId& id) {
 }
 }  // namespace
 
-Hub::Hub(std::string name, Broker& broker, HubLimits limits)
-    : name_(std::move(name)), broker_(broker), limits_(limits) {}
+Hub::Hub(std::string name, Broker& broker, HubLimits limits, Metrics* metrics)
+    : name_(std::move(name)),
+      broker_(broker),
+      limits_(limits),
+      own_metrics_(metrics == nullptr ? std::make_unique<Metrics>() : nullptr),
+      metrics_(metrics == nullptr ? *own_metrics_ : *metrics),
+      stats_(metrics_.hub_stats(name_)) {}
+
+void Hub::trace(const char* kind, const ConnId& id, const std::optional<std::string>& user,
+                std::string detail) const {
+  TraceEvent event;
+  event.kind = kind;
+  event.hub = name_;
+  event.connection_id = id;
+  event.user_id = user.value_or(std::string());
+  event.detail = std::move(detail);
+  metrics_.tracer.emit(std::move(event));
+}
 
 Hub::AddResult Hub::add_connection(const ConnectionInfo& info, std::weak_ptr<Client> client,
                                    const std::function<void()>& on_added) {
@@ -24,8 +40,12 @@ Hub::AddResult Hub::add_connection(const ConnectionInfo& info, std::weak_ptr<Cli
       return AddResult::user_limit_reached;
   }
   auto [it, inserted] = connections_.try_emplace(info.id);
-  if (inserted)
+  if (inserted) {
     broker_.subscribe_connection(name_, info.id);
+    stats_.connections[static_cast<std::size_t>(info.kind)].fetch_add(1, std::memory_order_relaxed);
+    if (metrics_.tracer.active())
+      trace("connected", info.id, info.user_id, protocol_label(info.kind));
+  }
   State& state = it->second;
   state.info = info;
   state.info.groups.clear();
@@ -54,6 +74,10 @@ void Hub::remove_connection(const ConnId& id) {
     if (!index_.user_exists(*user))
       broker_.unsubscribe_user(name_, *user);
   }
+  stats_.connections[static_cast<std::size_t>(it->second.info.kind)].fetch_sub(
+      1, std::memory_order_relaxed);
+  if (metrics_.tracer.active())
+    trace("disconnected", id, it->second.info.user_id, protocol_label(it->second.info.kind));
   connections_.erase(it);
   broker_.unsubscribe_connection(name_, id);
 }
@@ -133,7 +157,7 @@ void Hub::collect_locked(const ConnId& id, const std::vector<ConnId>& excluded,
   if (filter != nullptr && !matches_locked(id, it->second, *filter))
     return;
   if (auto client = it->second.client.lock())
-    out.push_back({std::move(client), it->second.info.encoder});
+    out.push_back({std::move(client), it->second.info.encoder, it->second.info.kind});
 }
 
 void Hub::snapshot_locked(Scope scope, const std::string& target,
@@ -175,6 +199,21 @@ void Hub::deliver(const Publication& publication) {
   // Encode once per encoder (one per wire format); every recipient of a format shares the frame.
   std::array<std::pair<const Encoder*, SharedFrame>, 8> encoded{};
   std::size_t formats = 0;
+  // webpubsub_messages_delivered_total: summed here, one relaxed add per protocol kind.
+  std::array<std::uint64_t, kProtocolKinds> delivered{};
+  for (const Recipient& r : recipients)
+    ++delivered[static_cast<std::size_t>(r.kind)];
+  for (std::size_t k = 0; k < kProtocolKinds; ++k)
+    if (delivered[k] != 0)
+      stats_.delivered[k].fetch_add(delivered[k], std::memory_order_relaxed);
+  if (metrics_.tracer.active()) {
+    static constexpr const char* kScopes[] = {"all", "group", "user", "connection"};
+    std::string detail = std::string("to ") + kScopes[static_cast<int>(publication.scope)];
+    if (publication.scope != Scope::all)
+      detail += " " + publication.target;
+    detail += ": " + std::to_string(recipients.size()) + " recipient(s)";
+    trace("published", {}, std::nullopt, std::move(detail));
+  }
   for (Recipient& r : recipients) {
     SharedFrame* frame = nullptr;
     for (std::size_t i = 0; i < formats; ++i)
@@ -365,6 +404,16 @@ std::vector<Hub::Member> Hub::list_group(const std::string& group, const std::st
 std::size_t Hub::connection_count() const {
   std::lock_guard lock(mutex_);
   return connections_.size();
+}
+
+std::size_t Hub::user_count() const {
+  std::lock_guard lock(mutex_);
+  return index_.user_count();
+}
+
+std::size_t Hub::group_count() const {
+  std::lock_guard lock(mutex_);
+  return index_.group_count();
 }
 
 std::size_t Hub::user_connection_count(const std::string& user) const {

@@ -15,6 +15,7 @@
 
 #include "core/broker.hpp"
 #include "core/client.hpp"
+#include "core/metrics.hpp"
 #include "core/permissions.hpp"
 #include "core/subscription_index.hpp"
 #include "protocol/messages.hpp"
@@ -40,11 +41,22 @@ struct ConnectionInfo {
 
 class Hub {
  public:
-  Hub(std::string name, Broker& broker, HubLimits limits);
+  // `metrics`: where the hub counts (Node's); null: counters of its own (tests).
+  Hub(std::string name, Broker& broker, HubLimits limits, Metrics* metrics = nullptr);
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
 
   const std::string& name() const { return name_; }
+  Metrics& metrics() const { return metrics_; }
+
+  // A message of `bytes` bytes from a client of this hub (webpubsub_messages_received_total): a
+  // relaxed increment, and a trace event when someone watches.
+  void received(ProtocolKind kind, const ConnId& id, const std::optional<std::string>& user,
+                std::size_t bytes) {
+    stats_.received[static_cast<std::size_t>(kind)].fetch_add(1, std::memory_order_relaxed);
+    if (metrics_.tracer.active())
+      trace("received", id, user, std::to_string(bytes) + " bytes");
+  }
 
   enum class AddResult { added, user_limit_reached };
   // Registers a connection after its handshake, joining its token groups. `on_added` (may be
@@ -114,6 +126,8 @@ class Hub {
                                  std::size_t limit) const;
 
   std::size_t connection_count() const;
+  std::size_t user_count() const;
+  std::size_t group_count() const;
   // Connections the user holds in this hub.
   std::size_t user_connection_count(const std::string& user) const;
 
@@ -126,7 +140,10 @@ class Hub {
   struct Recipient {
     std::shared_ptr<Client> client;
     const Encoder* encoder;
+    ProtocolKind kind;
   };
+  void trace(const char* kind, const ConnId& id, const std::optional<std::string>& user,
+             std::string detail) const;
 
   // The live clients in a scope (all, a group, a user, a connection), less `excluded`, that
   // match `filter` (when not null). Requires mutex_ held.
@@ -151,6 +168,9 @@ class Hub {
   const std::string name_;
   Broker& broker_;
   const HubLimits limits_;
+  std::unique_ptr<Metrics> own_metrics_;  // when the node gave none
+  Metrics& metrics_;
+  HubStats& stats_;
 
   mutable std::mutex mutex_;
   std::unordered_map<ConnId, State> connections_;

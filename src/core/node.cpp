@@ -2,7 +2,8 @@
 
 namespace wps::core {
 
-Node::Node(Broker& broker, HubLimits limits) : broker_(broker), limits_(limits) {
+Node::Node(Broker& broker, HubLimits limits, std::size_t max_metric_hubs)
+    : broker_(broker), limits_(limits), metrics_(max_metric_hubs) {
   broker_.start(*this);
 }
 
@@ -10,7 +11,7 @@ std::shared_ptr<Hub> Node::hub(const std::string& lower_name) {
   std::lock_guard lock(mutex_);
   auto& slot = hubs_[lower_name];
   if (!slot)
-    slot = std::make_shared<Hub>(lower_name, broker_, limits_);
+    slot = std::make_shared<Hub>(lower_name, broker_, limits_, &metrics_);
   return slot;
 }
 
@@ -18,6 +19,15 @@ std::shared_ptr<Hub> Node::find_hub(const std::string& lower_name) const {
   std::lock_guard lock(mutex_);
   auto it = hubs_.find(lower_name);
   return it == hubs_.end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<Hub>> Node::hubs() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::shared_ptr<Hub>> out;
+  out.reserve(hubs_.size());
+  for (const auto& [name, h] : hubs_)
+    out.push_back(h);
+  return out;
 }
 
 void Node::publish(const Publication& publication) {

@@ -11,12 +11,14 @@
 #include "core/broker.hpp"
 #include "core/cluster.hpp"
 #include "core/hub.hpp"
+#include "core/metrics.hpp"
 
 namespace wps::core {
 
 class Node final : public BrokerHandler {
  public:
-  Node(Broker& broker, HubLimits limits);
+  // `max_metric_hubs`: hubs with a metrics label of their own (Metrics).
+  Node(Broker& broker, HubLimits limits, std::size_t max_metric_hubs = 100);
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
@@ -25,6 +27,11 @@ class Node final : public BrokerHandler {
   std::shared_ptr<Hub> hub(const std::string& lower_name);
   // nullptr when the hub was never used.
   std::shared_ptr<Hub> find_hub(const std::string& lower_name) const;
+  // Every hub used so far (the ops overview). Thread-safe.
+  std::vector<std::shared_ptr<Hub>> hubs() const;
+
+  // The operators' counters and the live trace of this node's hubs.
+  Metrics& metrics() { return metrics_; }
 
   // Delivers `publication` (REST sends) to this node's clients and, through the broker, to the
   // other nodes'. Thread-safe.
@@ -50,6 +57,7 @@ class Node final : public BrokerHandler {
   Broker& broker_;
   Cluster* cluster_ = nullptr;
   const HubLimits limits_;
+  Metrics metrics_;  // before the hubs, which count in it
   mutable std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<Hub>> hubs_;
 };

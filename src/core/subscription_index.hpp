@@ -42,6 +42,7 @@ class SubscriptionIndex {
   const std::unordered_set<std::string>* groups_of(const ConnId& conn) const;
 
   std::size_t group_count() const { return groups_.size(); }
+  std::size_t user_count() const { return users_.size(); }
 
  private:
   std::unordered_map<std::string, std::unordered_set<ConnId>> groups_;

@@ -35,6 +35,9 @@ void ClientHandler::leave_hub(const std::string& reason) {
   if (!registered_.exchange(false))
     return;
   registration_.hub->remove_connection(registration_.id);
+  WPS_LOG_AT(debug, "handler", log_fields("disconnected"))
+      << "disconnected " << id() << " hub=" << hub()->name() << (reason.empty() ? "" : ": ")
+      << reason;
   events_->disconnected(reason);
 }
 

@@ -15,6 +15,7 @@
 #include "core/upstream.hpp"
 #include "handler/context.hpp"
 #include "handler/handler.hpp"
+#include "util/log.hpp"
 
 namespace wps::handler {
 
@@ -56,6 +57,13 @@ class ClientHandler : public Handler, public core::Client {
   void call_upstream(const std::shared_ptr<Socket>& socket, std::string event,
                      protocol::Payload payload,
                      std::function<void(Socket&, core::UserEventResult)> done);
+
+  // This client's fields of a log record about `event`.
+  util::LogFields log_fields(std::string_view event) const {
+    return {registration_.hub->name(), registration_.id,
+            registration_.user_id ? std::string_view(*registration_.user_id) : std::string_view(),
+            event};
+  }
 
   Context& context_;
   const Registration registration_;

@@ -75,8 +75,8 @@ void PubSubHandler::on_open(const std::shared_ptr<Socket>& socket) {
     socket->close(core::close_code::policy_violation, std::move(*refusal));
     return;
   }
-  WPS_LOG(debug, "handler") << "connected " << id() << " hub=" << hub()->name()
-                            << (reliable() ? " (reliable)" : "");
+  WPS_LOG_AT(debug, "handler", log_fields("connected"))
+      << "connected " << id() << " hub=" << hub()->name() << (reliable() ? " (reliable)" : "");
   events_->connected();
 }
 
@@ -226,6 +226,8 @@ void PubSubHandler::on_message(Socket& socket, bool binary, std::string_view dat
     socket.close(core::close_code::unsupported_data, std::string(codec_.wrong_frame_type()));
     return;
   }
+  registration_.hub->received(registration_.kind, registration_.id, registration_.user_id,
+                              data.size());
   protocol::DecodeResult decoded = codec_.decode(data);
   if (!decoded) {
     ++context_.counters.protocol_error_closes;
@@ -344,7 +346,8 @@ void PubSubHandler::on_event_result(Socket& socket, std::optional<std::uint64_t>
       deliver(codec_.encode(reply));
     }
   } else {
-    WPS_LOG(info, "handler") << "event handler failed for " << id() << ": " << result.error;
+    WPS_LOG_AT(info, "handler", log_fields("message"))
+        << "event handler failed for " << id() << ": " << result.error;
   }
   if (ack_id) {
     if (result.ok)

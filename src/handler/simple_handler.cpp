@@ -15,10 +15,14 @@ void SimpleHandler::on_open(const std::shared_ptr<Socket>& socket) {
     socket->close(core::close_code::policy_violation, std::move(*refusal));
     return;
   }
+  WPS_LOG_AT(debug, "handler", log_fields("connected"))
+      << "connected " << id() << " hub=" << hub()->name();
   events_->connected();
 }
 
 void SimpleHandler::on_message(Socket& socket, bool binary, std::string_view data) {
+  registration_.hub->received(registration_.kind, registration_.id, registration_.user_id,
+                              data.size());
   if (!events_->has_handler("message", true)) {
     socket.close(core::close_code::internal_error,
                  "No event handler is configured for the 'message' event.");
@@ -34,7 +38,8 @@ void SimpleHandler::on_message(Socket& socket, bool binary, std::string_view dat
 
 void SimpleHandler::on_event_result(Socket& socket, core::UserEventResult result) {
   if (!result.ok) {
-    WPS_LOG(info, "handler") << "event handler failed for " << id() << ": " << result.error;
+    WPS_LOG_AT(info, "handler", log_fields("message"))
+        << "event handler failed for " << id() << ": " << result.error;
     // A frame that no handler took is dropped with its connection (spec §6.2).
     socket.close(core::close_code::internal_error, "The event handler failed.");
     return;

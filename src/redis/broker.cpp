@@ -146,6 +146,8 @@ void RedisBroker::connect() {
         last_failure_.clear();
         if (was_up_) {
           ++stats_.reconnects;
+          if (node_ != nullptr)
+            node_->metrics().redis_reconnects.fetch_add(1, std::memory_order_relaxed);
           WPS_LOG(info, "redis") << "reconnected to Redis; resubscribing";
         } else {
           WPS_LOG(info, "redis") << "connected to Redis";
@@ -276,6 +278,11 @@ void RedisBroker::heartbeat() {
                     cmd_->command({"CLIENT", "KILL", "ID", id});
                   }
                 });
+  // The nodes alive after this heartbeat's sweep (webpubsub_cluster_nodes).
+  cmd_->command({"ZCARD", prefix_ + "nodes"}, [this](const redisReply* reply) {
+    if (reply != nullptr && !stopped_ && node_ != nullptr && reply->type == REDIS_REPLY_INTEGER)
+      node_->metrics().cluster_nodes.store(reply->integer, std::memory_order_relaxed);
+  });
 }
 
 // ---- receiving ----------------------------------------------------------------------------

@@ -69,7 +69,10 @@ class RedisBroker final : public core::Broker, public core::Cluster {
   RedisBroker& operator=(const RedisBroker&) = delete;
 
   // Where commands from other nodes run. Call before the event loop starts.
-  void set_node(core::Node& node) { node_ = &node; }
+  void set_node(core::Node& node) {
+    node_ = &node;
+    node.metrics().clustered.store(true, std::memory_order_relaxed);
+  }
   // Stops timers and closes the connections (shutdown); later calls do nothing.
   void stop();
 

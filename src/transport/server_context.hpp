@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "config/config.hpp"
+#include "core/metrics.hpp"
 
 namespace boost::asio::ssl {
 class context;
@@ -49,6 +50,8 @@ struct ServerContext {
   // each (handlers cannot run concurrently anyway; posting from other threads stays safe).
   bool single_threaded = false;
   Counters counters;
+  // The node's counters (webpubsub_connections_closed_total); null in tests without a node.
+  core::Metrics* metrics = nullptr;
 
   // TLS: the server context new connections use (replaced on SIGHUP); null = plain TCP.
   std::shared_ptr<boost::asio::ssl::context> tls_context() const {

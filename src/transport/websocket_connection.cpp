@@ -43,6 +43,8 @@ WebSocketConnection::WebSocketConnection(ServerContext& context,
 WebSocketConnection::~WebSocketConnection() {
   --context_.open_websockets;
   ++context_.counters.connections_closed;
+  if (context_.metrics != nullptr)
+    context_.metrics->count_close(close_reason_.value_or(core::CloseReason::dropped));
 }
 
 void WebSocketConnection::run(std::string_view accept_key, std::string_view subprotocol,
@@ -154,15 +156,17 @@ bool WebSocketConnection::on_frame(const ws::ReadEvent& event) {
       return true;
     case ws::ReadEvent::Kind::close:
       input_ = Input::ended;
-      if (state_ == State::open)
+      if (state_ == State::open) {
+        set_close_reason(core::CloseReason::client);
         on_client_close(event.code);
-      else if (state_ == State::closing && outbound_.close_sent())
+      } else if (state_ == State::closing && outbound_.close_sent())
         shutdown();  // the close handshake is complete
       return false;
     case ws::ReadEvent::Kind::error:
       input_ = Input::broken;
       if (state_ == State::open) {
         ++context_.counters.protocol_error_closes;
+        set_close_reason(core::CloseReason::protocol_error);
         WPS_LOG(debug, "ws") << "protocol error: " << event.reason;
         std::string reason = event.code == core::close_code::message_too_big
                                  ? "The message exceeds the maximum size of " +
@@ -199,6 +203,7 @@ void WebSocketConnection::drain() {
     return;
   if (!outbound_.drain()) {
     ++context_.counters.slow_consumer_closes;
+    set_close_reason(core::CloseReason::slow_consumer);
     WPS_LOG(info, "ws") << "closing slow consumer (" << outbound_.size() << " messages, "
                         << outbound_.bytes() << " bytes queued)";
     // A slow consumer gets nothing more of what is queued: only its farewell and the close.
@@ -286,6 +291,7 @@ void WebSocketConnection::on_timer(error_code ec) {
   const auto idle = now - last_input_;
   if (idle >= 2 * interval) {
     WPS_LOG(debug, "ws") << "keep-alive timeout";
+    set_close_reason(core::CloseReason::idle);
     finish(/*recoverable=*/true);
     return;
   }
@@ -305,6 +311,7 @@ void WebSocketConnection::on_timer(error_code ec) {
 void WebSocketConnection::begin_close(std::uint16_t code, std::string reason) {
   if (state_ != State::open)
     return;
+  set_close_reason(close_reason_of(code));
   state_ = State::closing;
   // The queue, the farewell, the close frame and the client's answer get the handshake
   // timeout; then the TCP connection is dropped.
@@ -321,6 +328,24 @@ void WebSocketConnection::begin_close(std::uint16_t code, std::string reason) {
   if (!writing_)
     write_next();
   pump();  // read on for the client's close frame, even if the handler was waiting
+}
+
+core::CloseReason WebSocketConnection::close_reason_of(std::uint16_t code) {
+  switch (code) {
+    case core::close_code::normal:
+      return core::CloseReason::rest;
+    case core::close_code::going_away:
+      return core::CloseReason::shutdown;
+    case core::close_code::protocol_error:
+    case core::close_code::unsupported_data:
+    case core::close_code::invalid_payload:
+    case core::close_code::message_too_big:
+      return core::CloseReason::protocol_error;
+    case core::close_code::internal_error:
+      return core::CloseReason::upstream;
+    default:
+      return core::CloseReason::policy;
+  }
 }
 
 void WebSocketConnection::shutdown() {

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -108,6 +109,12 @@ class WebSocketConnection : public handler::Socket,
   void on_timer(boost::system::error_code ec);
   // The server closes: the handler's farewell and the close frame go out after what is queued.
   void begin_close(std::uint16_t code, std::string reason);
+  // Why the connection ends (metrics): the first cause seen wins; none = dropped.
+  void set_close_reason(core::CloseReason reason) {
+    if (!close_reason_)
+      close_reason_ = reason;
+  }
+  static core::CloseReason close_reason_of(std::uint16_t code);
   // The close frames are exchanged (or the client cannot take part): end the TCP connection.
   void shutdown();
 
@@ -118,6 +125,7 @@ class WebSocketConnection : public handler::Socket,
   std::chrono::steady_clock::time_point last_input_;
   mutable boost::asio::steady_timer timer_;
   State state_ = State::open;
+  std::optional<core::CloseReason> close_reason_;
   Input input_ = Input::reading;
   KeepAlive keep_alive_ = KeepAlive::quiet;
   bool writing_ = false;  // a write is in flight

@@ -45,6 +45,7 @@ struct Outcome {
 }  // namespace
 
 struct Dispatcher::Impl : std::enable_shared_from_this<Impl> {
+  core::Metrics* metrics = nullptr;  // set before the first event
   Impl(asio::any_io_executor exec, const config::Config& config, std::string host,
        DispatcherOptions opts)
       : executor(std::move(exec)),
@@ -198,6 +199,24 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Impl> {
       timer = it->second;
     }
     asio::post(timer->get_executor(), [timer] { timer->cancel(); });
+  }
+
+  // One call of a handler in the metrics and the trace.
+  void count(const std::string& hub, const std::string& event, const char* outcome,
+             Clock::duration took, const std::string& detail) {
+    if (metrics == nullptr)
+      return;
+    const double seconds = std::chrono::duration<double>(took).count();
+    metrics->count_event_handler(hub, event, outcome, seconds);
+    if (metrics->tracer.active()) {
+      core::TraceEvent trace;
+      trace.kind = "event-handler";
+      trace.hub = hub;
+      trace.detail = event + ": " + outcome + " (" + detail + ", " +
+                     std::to_string(std::chrono::duration_cast<milliseconds>(took).count()) +
+                     " ms)";
+      metrics->tracer.emit(std::move(trace));
+    }
   }
 
   void http(HttpRequest request, std::function<void(HttpResponse)> done) {
@@ -369,37 +388,47 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Impl> {
     }
     auto validation_url = expand_url_template(*url_template, hub, "validate");
     auto event_url = expand_url_template(*url_template, hub, event);
-    ensure_validated(
-        validation_url,
-        [self = shared_from_this(), event_url, headers = std::move(headers), body = std::move(body),
-         deadline, done = std::move(done)](bool valid, std::string reason) mutable {
-          if (!valid) {
-            Outcome outcome;
-            outcome.error = "handler " + redact(event_url) + " failed validation: " + reason;
-            done(std::move(outcome));
-            return;
-          }
-          HttpRequest request;
-          request.method = "POST";
-          request.url = event_url;
-          request.headers = std::move(headers);
-          request.body = std::move(body);
-          request.max_body_bytes = self->options.max_response_bytes;
-          if (deadline) {
-            auto left = std::chrono::duration_cast<milliseconds>(*deadline - Clock::now());
-            request.timeout = std::max(left, milliseconds{1});
-          } else {
-            request.timeout = self->options.system_event_timeout;
-          }
-          self->http(std::move(request), [done = std::move(done)](HttpResponse response) mutable {
-            Outcome outcome;
-            outcome.called = response.completed;
-            if (!response.completed)
-              outcome.error = response.error;
-            outcome.response = std::move(response);
-            done(std::move(outcome));
-          });
-        });
+    ensure_validated(validation_url, [self = shared_from_this(), event_url,
+                                      headers = std::move(headers), body = std::move(body),
+                                      deadline, done = std::move(done), hub,
+                                      event](bool valid, std::string reason) mutable {
+      if (!valid) {
+        Outcome outcome;
+        outcome.error = "handler " + redact(event_url) + " failed validation: " + reason;
+        self->count(hub, event, "invalid_handler", Clock::duration::zero(), outcome.error);
+        done(std::move(outcome));
+        return;
+      }
+      HttpRequest request;
+      request.method = "POST";
+      request.url = event_url;
+      request.headers = std::move(headers);
+      request.body = std::move(body);
+      request.max_body_bytes = self->options.max_response_bytes;
+      if (deadline) {
+        auto left = std::chrono::duration_cast<milliseconds>(*deadline - Clock::now());
+        request.timeout = std::max(left, milliseconds{1});
+      } else {
+        request.timeout = self->options.system_event_timeout;
+      }
+      const auto started = Clock::now();
+      self->http(std::move(request), [self, hub = std::move(hub), event = std::move(event), started,
+                                      done = std::move(done)](HttpResponse response) mutable {
+        const char* result = response.completed
+                                 ? (is_2xx(response.status) ? "success" : "http_error")
+                             : response.timed_out ? "timeout"
+                                                  : "failed";
+        self->count(
+            hub, event, result, Clock::now() - started,
+            response.completed ? "status " + std::to_string(response.status) : response.error);
+        Outcome outcome;
+        outcome.called = response.completed;
+        if (!response.completed)
+          outcome.error = response.error;
+        outcome.response = std::move(response);
+        done(std::move(outcome));
+      });
+    });
   }
 
   void blocking(const ConnectionContext& context, const std::string& event, bool user,
@@ -481,8 +510,8 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Impl> {
     }
     const bool no_handler = !outcome.called && outcome.error.rfind("no event handler", 0) == 0;
     if (no_handler) {
-      WPS_LOG(debug, kLog) << "hub:" << item.hub << ",event:" << item.event
-                           << " skipped: " << outcome.error;
+      WPS_LOG_AT(debug, kLog, (util::LogFields{item.hub, item.connection_id, {}, item.event}))
+          << "hub:" << item.hub << ",event:" << item.event << " skipped: " << outcome.error;
       finish_front(item.connection_id);
       return;
     }
@@ -496,9 +525,9 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Impl> {
                              ? "unexpected response with status code " + std::to_string(status)
                              : outcome.error;
     if (retryable && number < options.retry_delays.size()) {
-      WPS_LOG(info, kLog) << "hub:" << item.hub << ",event:" << item.event
-                          << ",connection:" << item.connection_id << " attempt " << number + 1
-                          << " failed (" << reason << "), retrying";
+      WPS_LOG_AT(info, kLog, (util::LogFields{item.hub, item.connection_id, {}, item.event}))
+          << "hub:" << item.hub << ",event:" << item.event << ",connection:" << item.connection_id
+          << " attempt " << number + 1 << " failed (" << reason << "), retrying";
       auto delay = options.retry_delays[number];
       auto id = item.connection_id;
       auto scheduled = schedule(
@@ -511,8 +540,9 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Impl> {
         finish_front(id);
       return;
     }
-    WPS_LOG(warn, kLog) << "hub:" << item.hub << ",event:" << item.event
-                        << ",connection:" << item.connection_id << " failed: " << reason;
+    WPS_LOG_AT(warn, kLog, (util::LogFields{item.hub, item.connection_id, {}, item.event}))
+        << "hub:" << item.hub << ",event:" << item.event << ",connection:" << item.connection_id
+        << " failed: " << reason;
     finish_front(item.connection_id);
   }
 
@@ -566,6 +596,10 @@ Dispatcher::Dispatcher(asio::any_io_executor executor, const config::Config& con
                        std::string origin, DispatcherOptions options)
     : impl_(std::make_shared<Impl>(std::move(executor), config, std::move(origin),
                                    std::move(options))) {}
+
+void Dispatcher::set_metrics(core::Metrics* metrics) {
+  impl_->metrics = metrics;
+}
 
 Dispatcher::~Dispatcher() {
   impl_->stop();
@@ -625,8 +659,9 @@ void Dispatcher::connect(ConnectionContext context, ConnectRequest request,
           result.error = "unexpected response with status code " + std::to_string(status);
         }
         if (!result.accepted && (result.status == 500)) {
-          WPS_LOG(warn, kLog) << "hub:" << hub << ",event:connect,connection:" << connection_id
-                              << " failed: " << result.error;
+          WPS_LOG_AT(warn, kLog, (util::LogFields{hub, connection_id, {}, "connect"}))
+              << "hub:" << hub << ",event:connect,connection:" << connection_id
+              << " failed: " << result.error;
         }
         done(std::move(result));
       });
@@ -637,36 +672,37 @@ void Dispatcher::user_event(ConnectionContext context, std::string event, protoc
   auto jar = context.cookies;
   auto hub = context.hub;
   auto connection_id = context.connection_id;
-  impl_->blocking(
-      context, event, true, content_type_for(payload.type), std::move(payload.bytes),
-      impl_->options.user_event_timeout,
-      [jar, hub, connection_id, event, done = std::move(done)](Outcome outcome) {
-        UserEventResult result;
-        result.cookies = jar;
-        const auto status = outcome.response.status;
-        if (!outcome.called) {
-          result.error = outcome.error;
-        } else if (!is_2xx(status)) {
-          result.error = "unexpected response with status code " + std::to_string(status);
-        } else {
-          auto reply = parse_user_event_response(
-              outcome.response.last("Content-Type"),
-              status == 204 ? std::string() : std::move(outcome.response.body));
-          if (reply.ok) {
-            result.ok = true;
-            result.reply = std::move(reply.reply);
-            result.state = outcome.response.last("ce-connectionState");
-            result.cookies = merge_cookies(jar, outcome.response.values("Set-Cookie"));
-          } else {
-            result.error = reply.error;
-          }
-        }
-        if (!result.ok) {
-          WPS_LOG(warn, kLog) << "hub:" << hub << ",event:" << event
-                              << ",connection:" << connection_id << " failed: " << result.error;
-        }
-        done(std::move(result));
-      });
+  impl_->blocking(context, event, true, content_type_for(payload.type), std::move(payload.bytes),
+                  impl_->options.user_event_timeout,
+                  [jar, hub, connection_id, event, done = std::move(done)](Outcome outcome) {
+                    UserEventResult result;
+                    result.cookies = jar;
+                    const auto status = outcome.response.status;
+                    if (!outcome.called) {
+                      result.error = outcome.error;
+                    } else if (!is_2xx(status)) {
+                      result.error =
+                          "unexpected response with status code " + std::to_string(status);
+                    } else {
+                      auto reply = parse_user_event_response(
+                          outcome.response.last("Content-Type"),
+                          status == 204 ? std::string() : std::move(outcome.response.body));
+                      if (reply.ok) {
+                        result.ok = true;
+                        result.reply = std::move(reply.reply);
+                        result.state = outcome.response.last("ce-connectionState");
+                        result.cookies = merge_cookies(jar, outcome.response.values("Set-Cookie"));
+                      } else {
+                        result.error = reply.error;
+                      }
+                    }
+                    if (!result.ok) {
+                      WPS_LOG_AT(warn, kLog, (util::LogFields{hub, connection_id, {}, event}))
+                          << "hub:" << hub << ",event:" << event << ",connection:" << connection_id
+                          << " failed: " << result.error;
+                    }
+                    done(std::move(result));
+                  });
 }
 
 void Dispatcher::connected(ConnectionContext context) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "core/metrics.hpp"
 #include "core/upstream.hpp"
 #include "protocol/messages.hpp"
 #include "webhook/options.hpp"
@@ -42,6 +43,10 @@ class Dispatcher final : public core::Upstream {
   ~Dispatcher() override;
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
+
+  // Where calls of the handlers are counted and traced (the node's metrics); call before the
+  // first event.
+  void set_metrics(core::Metrics* metrics);
 
   // Replaces the hub/handler settings (config reload); handlers are validated again before
   // their next use. Thread-safe.

@@ -40,12 +40,23 @@ int main(int argc, char** argv) {
   }
   config::Config& config = *loaded.config;
   util::set_log_level(util::parse_log_level(config.log_level));
+  util::set_log_format(config.log_format == "json" ? util::LogFormat::json : util::LogFormat::text);
 
   if (config.uses_development_key() && !config.allow_default_key_on_public_address &&
       !app::is_loopback_host(config.host)) {
     std::cerr << "webpubsub-server: refusing to listen on '" << config.host
               << "' with the well-known development access key: anyone who can reach this "
                  "address could connect and publish. Set your own key with --access-key (or "
+                 "WPS_ACCESS_KEY), or pass --allow-default-key-on-public-address if you really "
+                 "mean it.\n";
+    return 2;
+  }
+  if (config.metrics_port != 0 && config.uses_development_key() &&
+      !config.allow_default_key_on_public_address && !app::is_loopback_host(config.metrics_host)) {
+    std::cerr << "webpubsub-server: refusing to open the operations listener on '"
+              << config.metrics_host
+              << "' with the well-known development access key: its pages take tokens signed "
+                 "with that key, which anyone can make. Set your own key with --access-key (or "
                  "WPS_ACCESS_KEY), or pass --allow-default-key-on-public-address if you really "
                  "mean it.\n";
     return 2;
