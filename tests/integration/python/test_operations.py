@@ -343,3 +343,12 @@ def test_text_logs_stay_the_default():
     for line in lines:
         assert not line.startswith("{"), line
         assert " info  [" in line or " warn  [" in line, line
+
+
+def test_the_development_key_is_refused_for_a_listener_off_loopback():
+    import subprocess
+    from conftest import SERVER_BIN
+    proc = subprocess.run([SERVER_BIN, "--port", "0", "--metrics-port", str(free_port()),
+                           "--metrics-host", "0.0.0.0"], capture_output=True, text=True, timeout=20)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "refusing to open the operations listener on '0.0.0.0'" in proc.stderr
