@@ -352,3 +352,56 @@ def test_the_development_key_is_refused_for_a_listener_off_loopback():
                            "--metrics-host", "0.0.0.0"], capture_output=True, text=True, timeout=20)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "refusing to open the operations listener on '0.0.0.0'" in proc.stderr
+
+
+def test_the_trace_feed_carries_connections_messages_rest_and_event_handler_calls(tmp_path):
+    upstream = Upstream()
+    port = free_port()
+    hub = "opstrace"
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"hubs": {hub: {"eventHandlers": [{
+        "urlTemplate": f"http://127.0.0.1:{upstream.port}/{{event}}",
+        "systemEvents": ["connected"],
+        "userEventPattern": "*",
+    }]}}}))
+    server = Server(["--config", str(config), "--metrics-port", str(port)])
+    try:
+        assert json.loads(fetch(port, "/overview.json")[2])["watchers"] is False
+        feed = urllib.request.urlopen(f"http://127.0.0.1:{port}/trace/events", timeout=TIMEOUT)
+        assert feed.headers.get("Content-Type") == "text/event-stream"
+        assert json.loads(fetch(port, "/overview.json")[2])["watchers"] is True
+        service = service_client(server, hub)
+
+        async def scenario():
+            async with AsyncExitStack() as stack:
+                client = await JsonClient.connect(service, stack, user_id="tracer")
+                await client.send({"type": "event", "event": "hello", "ackId": 1,
+                                   "dataType": "text", "data": "x"})
+                await recv_json(client.ws, lambda m: m.get("type") == "ack")
+                await call(service.send_to_all, "hi", content_type="text/plain")
+                return client.connection_id
+        connection_id = run(scenario())
+
+        seen = {}
+        deadline = time.monotonic() + 10
+        wanted = {("disconnected", "json"), ("event-handler", "connected: success")}
+        while not wanted <= seen.keys() and time.monotonic() < deadline:
+            line = feed.readline().decode()
+            if not line.startswith("data: "):
+                continue
+            event = json.loads(line[6:])
+            assert event["hub"] in (hub, ""), event
+            key = (event["kind"], event["detail"].split(" (")[0])
+            seen[key] = event
+        feed.close()
+        connected = seen[("connected", "json")]
+        assert connected["userId"] == "tracer" and connected["connectionId"] == connection_id
+        assert seen[("received", next(k[1] for k in seen if k[0] == "received"))]["connectionId"] == connection_id
+        assert ("rest", "SendToAll 202") in seen
+        assert ("published", "to all: 1 recipient(s)") in seen
+        assert ("event-handler", "hello: success") in seen, sorted(seen)
+        assert ("event-handler", "connected: success") in seen, sorted(seen)
+        assert ("disconnected", "json") in seen
+    finally:
+        server.stop()
+        upstream.stop()
