@@ -1,5 +1,6 @@
 #include "ops/ops_server.hpp"
 
+#include <algorithm>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
@@ -15,6 +16,7 @@
 #include <boost/json/value.hpp>
 #include <boost/url/parse.hpp>
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -34,9 +36,8 @@ namespace http = beast::http;
 using tcp = net::ip::tcp;
 
 namespace {
-// Trace events queued for one watcher that has not read them yet; older ones are dropped.
-constexpr std::size_t kMaxQueuedEvents = 2000;
-constexpr auto kReadTimeout = std::chrono::seconds(30);
+// A GET has no body worth reading.
+constexpr std::uint32_t kMaxBodyBytes = 4096;
 
 std::string trace_json(const core::TraceEvent& event) {
   boost::json::object o;
@@ -112,7 +113,8 @@ class SseStream : public std::enable_shared_from_this<SseStream> {
     bool kick = false;
     {
       std::lock_guard lock(mutex_);
-      if (pending_.size() >= kMaxQueuedEvents)
+      // A watcher that is this far behind loses the oldest events (Limits::max_pending_messages).
+      if (pending_.size() >= shared_->config.limits.max_pending_messages)
         pending_.pop_front();
       pending_.push_back(std::move(text));
       kick = !flushing_;
@@ -166,9 +168,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void read() {
     parser_.emplace();
-    parser_->header_limit(8192);
-    parser_->body_limit(4096);
-    stream_.expires_after(kReadTimeout);
+    const auto& limits = shared_->config.limits;
+    parser_->header_limit(static_cast<std::uint32_t>(
+        std::min<std::size_t>(limits.max_http_header_bytes, UINT32_MAX)));
+    parser_->body_limit(kMaxBodyBytes);
+    stream_.expires_after(limits.http_idle_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
                        if (ec)
