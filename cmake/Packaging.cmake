@@ -26,6 +26,7 @@ install(FILES ${WPS_PACKAGE_DIR}/webpubsub-server.service DESTINATION lib/system
 install(FILES ${WPS_PACKAGE_DIR}/config.json DESTINATION /etc/webpubsub-server)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/CONFIGURATION.md
               ${PROJECT_SOURCE_DIR}/docs/EVENT_HANDLERS.md ${PROJECT_SOURCE_DIR}/docs/SECURITY.md
+              ${PROJECT_SOURCE_DIR}/docs/OPERATIONS.md
         DESTINATION share/doc/webpubsub-server)
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/example-config.json
         DESTINATION share/doc/webpubsub-server/examples)
