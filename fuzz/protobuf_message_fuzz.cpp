@@ -333,7 +333,8 @@ void check_stream(const std::string& stream_id, const Payload* payload, std::uin
   const Downstream message = parse_or_abort(codec::encode_data_message(view));
   check(message.has_stream && message.stream_id == stream_id &&
         message.stream_sequence_id == number && message.end_of_stream == (payload == nullptr));
-  check(message.user_error_code == stream_id && message.stream_error_message == stream_id);
+  check(message.user_error_code.value_or("") == stream_id &&
+        message.stream_error_message == stream_id);  // (proto3: "" is not written)
 }
 
 }  // namespace

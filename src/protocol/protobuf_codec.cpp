@@ -863,9 +863,6 @@ std::string encode_data_message(const DataMessageView& message) {
   } else {
     out.append(message.data);
   }
-  if (message.sequence_id) {
-    append_varint_field(out, data_field::sequence_id, *message.sequence_id);
-  }
   for (const auto& entry : entries) {
     append_length_prefix(out, data_field::metadata, entry_size(entry));
     append_present_string_field(out, 1, entry.first);
@@ -874,6 +871,10 @@ std::string encode_data_message(const DataMessageView& message) {
   if (message.stream != nullptr) {
     append_length_prefix(out, data_field::stream, stream_info.size());
     out.append(stream_info);
+  }
+  // Last, so that with_sequence_id (which appends it) gives the same bytes.
+  if (message.sequence_id) {
+    append_varint_field(out, data_field::sequence_id, *message.sequence_id);
   }
   return out;
 }
