@@ -508,7 +508,8 @@ TEST_P(PubSubTest, AGroupStreamReachesTheMembersInOrderWithItsIdentityAndEnd) {
   EXPECT_EQ(ack.kind, Kind::stream_ack);
   EXPECT_EQ(ack.expected, 1U);
   say(*pub, wire().stream_data("st", 1, "a"));
-  say(*pub, wire().stream_data("st", 3, "gap"));  // ahead: nack, not published
+  auto late = client({"l", std::nullopt, {}, {"g"}});  // joins mid-stream: gets the rest only
+  say(*pub, wire().stream_data("st", 3, "gap"));       // ahead: nack, not published
   say(*pub, wire().stream_data("st", 2, "b"));
   say(*pub, wire().stream_data("st", 1, "a"));  // behind: a duplicate, acked, not published
   say(*pub, wire().stream_end("st"));
@@ -536,6 +537,11 @@ TEST_P(PubSubTest, AGroupStreamReachesTheMembersInOrderWithItsIdentityAndEnd) {
   EXPECT_EQ(got[2].stream_sequence_id, 3U);
   EXPECT_EQ(got[2].data, "");
   EXPECT_EQ(got[2].sequence_id, reliable() ? std::optional<std::uint64_t>(3) : std::nullopt);
+  auto rest = take(*late);
+  ASSERT_EQ(rest.size(), 2U);
+  EXPECT_EQ(rest[0].data, "b");
+  EXPECT_EQ(rest[0].stream_sequence_id, 2U);
+  EXPECT_TRUE(rest[1].end_of_stream);
   // Unknown now: StreamNotFound.
   say(*pub, wire().stream_data("st", 3, "late"));
   Received gone = take_one(*pub);
