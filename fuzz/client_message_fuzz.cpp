@@ -90,6 +90,50 @@ void check_payload(const std::string& group, const Payload& payload) {
   }
 }
 
+// Metadata survives re-encoding on a delivered message, key for key, in order.
+void check_metadata_roundtrip(const Metadata& metadata) {
+  check(wps::protocol::check_metadata(metadata).empty());
+  DataMessageView view;
+  view.data = "1";
+  view.metadata = &metadata;
+  const auto message = parse_or_abort(codec::encode_data_message(view));
+  if (metadata.empty()) {
+    check(!message.as_object().contains("metadata"));
+    return;
+  }
+  const auto& object = message.at("metadata").as_object();
+  check(object.size() == metadata.size());
+  for (const auto& [key, value] : metadata) {
+    check(object.at(key).as_string() == value);
+  }
+}
+
+// The stream answers and a delivered stream message are valid JSON with the same identity.
+void check_stream(const std::string& stream_id, const Payload* payload) {
+  check(parse_or_abort(codec::encode_stream_ack(StreamAck{stream_id, 3}))
+            .at("streamId")
+            .as_string() == stream_id);
+  check(parse_or_abort(
+            codec::encode_stream_nack(StreamNack{stream_id, "InvalidSequenceId", stream_id, 1}))
+            .at("message")
+            .as_string() == stream_id);
+  check(parse_or_abort(
+            codec::encode_stream_closed(StreamClosed{stream_id, AckError{"BadRequest", stream_id}}))
+            .at("error")
+            .at("name") == "BadRequest");
+  const StreamInfo info{stream_id, 7, payload == nullptr,
+                        StreamError{"UserError", stream_id, stream_id}};
+  DataMessageView view;
+  view.from = MessageSource::group;
+  view.group = "g";
+  view.type = payload != nullptr ? payload->type : DataType::text;
+  view.data = payload != nullptr ? std::string_view(payload->bytes) : std::string_view();
+  view.stream = &info;
+  const auto message = parse_or_abort(codec::encode_data_message(view));
+  check(message.at("stream").at("streamId").as_string() == stream_id);
+  check(message.at("stream").at("error").at("userErrorCode").as_string() == stream_id);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -112,13 +156,41 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           check_ack(message.ack_id, message.group);
         } else if constexpr (std::is_same_v<T, SendToGroup>) {
           check(is_valid_group_name(message.group));
+          if (message.stream) {  // a start: no ack, no payload
+            check(!message.ack_id);
+            check_stream(message.stream->stream_id, nullptr);
+            return;
+          }
+          check(message.ttl_seconds <= kMaxTtlSeconds);
           check_ack(message.ack_id, message.group);
           check(!(message.data.type == DataType::json && message.data.bytes.empty()));
           check_payload(message.group, message.data);
+          check_metadata_roundtrip(message.metadata);
         } else if constexpr (std::is_same_v<T, Event>) {
           check(is_valid_event_name(message.event));
           check_ack(message.ack_id, message.event);
           check_payload(message.event, message.data);
+          check_metadata_roundtrip(message.metadata);
+        } else if constexpr (std::is_same_v<T, Invoke>) {
+          check(!message.invocation_id.empty());
+          check(is_valid_event_name(message.event));
+          check_metadata_roundtrip(message.metadata);
+          const auto failed = parse_or_abort(codec::encode_invoke_response(InvokeResponse{
+              message.invocation_id, std::nullopt, AckError{"BadRequest", message.target}}));
+          check(failed.at("invocationId").as_string() == message.invocation_id);
+          check(failed.at("error").at("message").as_string() == message.target);
+          if (message.data) {
+            const auto ok = parse_or_abort(codec::encode_invoke_response(
+                InvokeResponse{message.invocation_id, message.data, std::nullopt}));
+            check(ok.at("success").as_bool());
+            check_payload(message.event, *message.data);
+          }
+        } else if constexpr (std::is_same_v<T, CancelInvocation>) {
+          check(!message.invocation_id.empty());
+        } else if constexpr (std::is_same_v<T, StreamData>) {
+          check_stream(message.stream_id, message.sequence_id ? &message.data : nullptr);
+        } else if constexpr (std::is_same_v<T, StreamEnd>) {
+          check_stream(message.stream_id, nullptr);
         } else if constexpr (std::is_same_v<T, SequenceAck>) {
           DataMessageView view;
           view.data = "null";

@@ -122,6 +122,15 @@ std::string message_data(const Payload& payload) {
   return out;
 }
 
+void put_metadata(std::string& out, int field, const Metadata& metadata) {
+  for (const auto& [key, value] : metadata) {
+    std::string entry;
+    put_bytes(entry, 1, key);
+    put_bytes(entry, 2, value);
+    put_bytes(out, field, entry);
+  }
+}
+
 std::string canonical(const ClientMessage& message) {
   std::string inner;
   int field = 0;
@@ -137,13 +146,26 @@ std::string canonical(const ClientMessage& message) {
         } else if constexpr (std::is_same_v<T, SendToGroup>) {
           field = 1;
           put_bytes(inner, 1, m.group);
+          if (m.no_echo) {
+            put_uint(inner, 4, 1);
+          }
+          if (m.stream) {
+            std::string start;
+            put_bytes(start, 1, m.stream->stream_id);
+            if (m.stream->idle_timeout_ms) {
+              put_uint(start, 2, *m.stream->idle_timeout_ms);
+            }
+            put_bytes(inner, 7, start);
+            return;
+          }
           if (m.ack_id) {
             put_uint(inner, 2, *m.ack_id);
           }
           put_bytes(inner, 3, message_data(m.data));
-          if (m.no_echo) {
-            put_uint(inner, 4, 1);
+          if (m.ttl_seconds != 0) {
+            put_uint(inner, 5, m.ttl_seconds);
           }
+          put_metadata(inner, 6, m.metadata);
         } else if constexpr (std::is_same_v<T, Event>) {
           field = 5;
           put_bytes(inner, 1, m.event);
@@ -153,6 +175,29 @@ std::string canonical(const ClientMessage& message) {
           if (m.ack_id) {
             put_uint(inner, 3, *m.ack_id);
           }
+          put_metadata(inner, 4, m.metadata);
+        } else if constexpr (std::is_same_v<T, StreamData>) {
+          field = 13;
+          put_bytes(inner, 1, m.stream_id);
+          if (m.sequence_id) {
+            put_uint(inner, 2, *m.sequence_id);
+            put_bytes(inner, 3, message_data(m.data));
+          }
+        } else if constexpr (std::is_same_v<T, StreamEnd>) {
+          field = 14;
+          put_bytes(inner, 1, m.stream_id);
+          if (m.error) {
+            std::string error;
+            if (m.error->message) {
+              put_bytes(error, 1, *m.error->message);
+            }
+            if (m.error->user_error_code) {
+              put_bytes(error, 2, *m.error->user_error_code);
+            }
+            put_bytes(inner, 2, error);
+          }
+        } else if constexpr (std::is_same_v<T, Invoke> || std::is_same_v<T, CancelInvocation>) {
+          check(false);  // protobuf has no invoke (spec §6.9)
         } else if constexpr (std::is_same_v<T, SequenceAck>) {
           field = 8;
           if (m.sequence_id != 0) {
@@ -183,10 +228,25 @@ bool same(const ClientMessage& a, const ClientMessage& b) {
         if constexpr (std::is_same_v<T, JoinGroup> || std::is_same_v<T, LeaveGroup>) {
           return x.group == y.group && x.ack_id == y.ack_id;
         } else if constexpr (std::is_same_v<T, SendToGroup>) {
+          if (x.stream || y.stream) {
+            // (`invalid` is not compared: a start's data, which makes it invalid, is not
+            // re-encoded.)
+            return x.stream && y.stream && x.group == y.group && x.no_echo == y.no_echo &&
+                   x.stream->stream_id == y.stream->stream_id &&
+                   x.stream->idle_timeout_ms == y.stream->idle_timeout_ms;
+          }
           return x.group == y.group && x.ack_id == y.ack_id && x.no_echo == y.no_echo &&
-                 same(x.data, y.data);
+                 same(x.data, y.data) && x.ttl_seconds == y.ttl_seconds && x.metadata == y.metadata;
         } else if constexpr (std::is_same_v<T, Event>) {
-          return x.event == y.event && x.ack_id == y.ack_id && same(x.data, y.data);
+          return x.event == y.event && x.ack_id == y.ack_id && same(x.data, y.data) &&
+                 x.metadata == y.metadata;
+        } else if constexpr (std::is_same_v<T, StreamData>) {
+          return x.stream_id == y.stream_id && x.sequence_id == y.sequence_id &&
+                 (!x.sequence_id || same(x.data, y.data));
+        } else if constexpr (std::is_same_v<T, StreamEnd>) {
+          return x.stream_id == y.stream_id && x.error.has_value() == y.error.has_value() &&
+                 (!x.error || (x.error->message == y.error->message &&
+                               x.error->user_error_code == y.error->user_error_code));
         } else if constexpr (std::is_same_v<T, SequenceAck>) {
           return x.sequence_id == y.sequence_id;
         } else {
@@ -209,7 +269,8 @@ void check_ack(std::optional<std::uint64_t> ack_id, const std::string& text) {
   check(failed.error_name == text && failed.error_message == text);  // text is valid UTF-8
 }
 
-void check_payload(const std::string& group, const Payload& payload, std::uint64_t sequence_id) {
+void check_payload(const std::string& group, const Payload& payload, std::uint64_t sequence_id,
+                   const Metadata* metadata = nullptr) {
   if (payload.type == DataType::json && !payload.bytes.empty()) {
     boost::system::error_code ec;
     boost::json::parse_options options;
@@ -227,9 +288,13 @@ void check_payload(const std::string& group, const Payload& payload, std::uint64
   view.from_user_id = &group;
   view.type = payload.type;
   view.data = payload.bytes;
+  view.metadata = metadata;
   const std::string encoded = codec::encode_data_message(view);
   const Downstream message = parse_or_abort(encoded);
   check(message.kind == Downstream::Kind::data && message.from == "group");
+  if (metadata != nullptr) {
+    check(message.metadata == *metadata);
+  }
   check(message.group == group);
   const std::uint32_t expected_case = payload.type == DataType::binary     ? 2u
                                       : payload.type == DataType::protobuf ? 3u
@@ -243,6 +308,33 @@ void check_payload(const std::string& group, const Payload& payload, std::uint64
   check(reliable == codec::encode_data_message(view));
   const Downstream again = parse_or_abort(reliable);
   check(again.sequence_id == sequence_id && again.data == payload.bytes);
+}
+
+// The stream answers and a delivered stream message parse back to the same identity.
+void check_stream(const std::string& stream_id, const Payload* payload, std::uint64_t number) {
+  const Downstream ack = parse_or_abort(codec::encode_stream_ack(StreamAck{stream_id, number}));
+  check(ack.kind == Downstream::Kind::stream_ack && ack.stream_id == stream_id &&
+        ack.expected_sequence_id == number);
+  const Downstream nack = parse_or_abort(
+      codec::encode_stream_nack(StreamNack{stream_id, "InvalidSequenceId", stream_id, number}));
+  check(nack.kind == Downstream::Kind::stream_nack && nack.error_message == stream_id);
+  const Downstream closed = parse_or_abort(
+      codec::encode_stream_closed(StreamClosed{stream_id, AckError{"BadRequest", stream_id}}));
+  check(closed.kind == Downstream::Kind::stream_closed && closed.has_error &&
+        closed.error_message == stream_id);
+  const StreamInfo info{stream_id, number, payload == nullptr,
+                        StreamError{"UserError", stream_id, stream_id}};
+  DataMessageView view;
+  view.from = MessageSource::group;
+  view.group = "g";
+  view.type = payload != nullptr ? payload->type : DataType::text;
+  view.data = payload != nullptr ? std::string_view(payload->bytes) : std::string_view();
+  view.stream = &info;
+  const Downstream message = parse_or_abort(codec::encode_data_message(view));
+  check(message.has_stream && message.stream_id == stream_id &&
+        message.stream_sequence_id == number && message.end_of_stream == (payload == nullptr));
+  check(message.user_error_code.value_or("") == stream_id &&
+        message.stream_error_message == stream_id);  // (proto3: "" is not written)
 }
 
 }  // namespace
@@ -289,13 +381,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           check_ack(m.ack_id, m.group);
         } else if constexpr (std::is_same_v<T, SendToGroup>) {
           check(is_valid_group_name(m.group));
+          if (m.stream) {
+            check(!m.ack_id);
+            check_stream(m.stream->stream_id, nullptr, size);
+            return;
+          }
           check(!(m.data.type == DataType::json && m.data.bytes.empty()));
+          check(m.ttl_seconds <= kMaxTtlSeconds);
+          check(check_metadata(m.metadata).empty());
           check_ack(m.ack_id, m.group);
-          check_payload(m.group, m.data, m.ack_id.value_or(size));
+          check_payload(m.group, m.data, m.ack_id.value_or(size), &m.metadata);
         } else if constexpr (std::is_same_v<T, Event>) {
           check(is_valid_event_name(m.event));
+          check(check_metadata(m.metadata).empty());
           check_ack(m.ack_id, m.event);
-          check_payload(m.event, m.data, m.ack_id.value_or(size));
+          check_payload(m.event, m.data, m.ack_id.value_or(size), &m.metadata);
+        } else if constexpr (std::is_same_v<T, StreamData>) {
+          check_stream(m.stream_id, m.sequence_id ? &m.data : nullptr, m.sequence_id.value_or(0));
+        } else if constexpr (std::is_same_v<T, StreamEnd>) {
+          check_stream(m.stream_id, nullptr, size);
         } else if constexpr (std::is_same_v<T, SequenceAck>) {
           DataMessageView view;
           view.data = "x";

@@ -59,6 +59,13 @@ struct Limits {
   // Successful ackIds remembered per connection to answer a repeated one with `Duplicate`; the
   // oldest are forgotten first, so a client that never stops sending costs bounded memory.
   std::size_t max_remembered_ack_ids = 10'000;
+  // Preview client features (spec §6.8, §6.9). Invocations one connection may have waiting for
+  // the event handler at once; one more is answered BadRequest.
+  std::size_t max_pending_invocations = 64;
+  // Group streams one connection may have open at once; one more start is refused BadRequest.
+  std::size_t max_open_streams_per_connection = 16;
+  // Payload bytes of one stream fragment; a bigger one ends the stream (streamClosed BadRequest).
+  std::size_t max_stream_chunk_bytes = 64 * 1024;
   // Time an event handler gets to answer a blocking event (connect, user events), retries
   // included; then the client is refused (500) or its event fails. The emulator allows 100 s;
   // 30 s keeps a stuck handler from holding clients that long.

@@ -507,6 +507,21 @@ const std::vector<Setting>& settings() {
                            "Successful ackIds remembered per connection for Duplicate answers; "
                            "the oldest are forgotten first.",
                            &Limits::max_remembered_ack_ids, 1));
+    t.push_back(size_limit("max-pending-invocations", "WPS_MAX_PENDING_INVOCATIONS",
+                           "limits.maxPendingInvocations",
+                           "Invocations (preview invoke) one connection may have waiting for the "
+                           "event handler; one more is answered BadRequest.",
+                           &Limits::max_pending_invocations, 1));
+    t.push_back(size_limit("max-open-streams-per-connection", "WPS_MAX_OPEN_STREAMS_PER_CONNECTION",
+                           "limits.maxOpenStreamsPerConnection",
+                           "Group streams (preview) one connection may have open; one more start "
+                           "is refused BadRequest.",
+                           &Limits::max_open_streams_per_connection, 1));
+    t.push_back(size_limit("max-stream-chunk-bytes", "WPS_MAX_STREAM_CHUNK_BYTES",
+                           "limits.maxStreamChunkBytes",
+                           "Payload bytes of one group stream fragment; a bigger one ends the "
+                           "stream (streamClosed BadRequest).",
+                           &Limits::max_stream_chunk_bytes, 1));
     t.push_back(ms_limit("event-handler-timeout-ms", "WPS_EVENT_HANDLER_TIMEOUT_MS",
                          "limits.eventHandlerTimeoutMs",
                          "Time an event handler gets to answer connect and user events.",

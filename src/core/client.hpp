@@ -77,6 +77,7 @@ inline constexpr std::uint16_t internal_error = 1011;
 class Encoder {
  public:
   virtual ~Encoder() = default;
+  // Null when the message has nothing for this format (a group stream's empty end, simple).
   virtual SharedFrame encode(const Message& message) const = 0;
 };
 

@@ -222,13 +222,15 @@ void Hub::deliver(const Publication& publication) {
     if (frame == nullptr) {
       SharedFrame fresh = r.encoder->encode(*publication.message);
       if (formats == encoded.size()) {
-        r.client->deliver(fresh);  // more formats than slots: encoded per recipient
+        if (fresh)
+          r.client->deliver(fresh);  // more formats than slots: encoded per recipient
         continue;
       }
       encoded[formats] = {r.encoder, std::move(fresh)};
       frame = &encoded[formats++].second;
     }
-    r.client->deliver(*frame);
+    if (*frame)  // null: nothing for this format (a simple client and a stream's empty end)
+      r.client->deliver(*frame);
   }
 }
 

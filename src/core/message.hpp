@@ -15,6 +15,8 @@ struct Message {
   std::string group;                        // group messages only
   std::optional<std::string> from_user_id;  // group messages from clients; empty = anonymous
   protocol::Payload payload;
+  protocol::Metadata metadata;                 // client sends' metadata (spec §6.10); empty = none
+  std::optional<protocol::StreamInfo> stream;  // a group stream's fragment or end (spec §6.8)
   // Not delivered to a client that has not taken it by then; epoch = never (spec §4.4).
   std::chrono::steady_clock::time_point expires_at{};
 };

@@ -18,6 +18,8 @@ SharedFrame PubSubCodec::encode(const core::Message& message) const {
   view.from_user_id = message.from_user_id ? &*message.from_user_id : nullptr;
   view.type = message.payload.type;
   view.data = message.payload.bytes;
+  view.metadata = &message.metadata;
+  view.stream = message.stream ? &*message.stream : nullptr;
   return protocol::make_frame(f_.encode_data(view), binary_, message.expires_at);
 }
 
@@ -41,12 +43,32 @@ SharedFrame PubSubCodec::disconnected(std::string_view reason) const {
   return protocol::make_frame(f_.encode_disconnected(reason), binary_);
 }
 
+SharedFrame PubSubCodec::invoke_response(const protocol::InvokeResponse& response) const {
+  if (f_.encode_invoke_response == nullptr)
+    return nullptr;
+  return protocol::make_frame(f_.encode_invoke_response(response), binary_);
+}
+
+SharedFrame PubSubCodec::stream_ack(const protocol::StreamAck& ack) const {
+  return protocol::make_frame(f_.encode_stream_ack(ack), binary_);
+}
+
+SharedFrame PubSubCodec::stream_nack(const protocol::StreamNack& nack) const {
+  return protocol::make_frame(f_.encode_stream_nack(nack), binary_);
+}
+
+SharedFrame PubSubCodec::stream_closed(const protocol::StreamClosed& closed) const {
+  return protocol::make_frame(f_.encode_stream_closed(closed), binary_);
+}
+
 const PubSubCodec& json_codec() {
   namespace json = protocol::json;
   static const PubSubCodec codec(
       false, "The JSON subprotocol requires text messages.",
       {json::decode_client_message, json::encode_data_message, json::with_sequence_id,
-       json::encode_ack, json::encode_pong, json::encode_connected, json::encode_disconnected});
+       json::encode_ack, json::encode_pong, json::encode_connected, json::encode_disconnected,
+       json::encode_invoke_response, json::encode_stream_ack, json::encode_stream_nack,
+       json::encode_stream_closed});
   return codec;
 }
 
@@ -55,7 +77,8 @@ const PubSubCodec& protobuf_codec() {
   static const PubSubCodec codec(
       true, "The protobuf subprotocol requires binary messages.",
       {pb::decode_client_message, pb::encode_data_message, pb::with_sequence_id, pb::encode_ack,
-       pb::encode_pong, pb::encode_connected, pb::encode_disconnected});
+       pb::encode_pong, pb::encode_connected, pb::encode_disconnected, nullptr,
+       pb::encode_stream_ack, pb::encode_stream_nack, pb::encode_stream_closed});
   return codec;
 }
 
@@ -68,6 +91,9 @@ class SimpleEncoder final : public core::Encoder {
  public:
   SharedFrame encode(const core::Message& message) const override {
     const protocol::Payload& payload = message.payload;
+    // A stream's empty terminal message has nothing for a simple client (spec §6.8.2 rule 7).
+    if (message.stream && message.stream->end && payload.bytes.empty())
+      return nullptr;
     const bool binary =
         payload.type == protocol::DataType::binary || payload.type == protocol::DataType::protobuf;
     return protocol::make_frame(payload.bytes, binary, message.expires_at);

@@ -30,6 +30,11 @@ class PubSubCodec final : public core::Encoder {
     std::string (*encode_connected)(std::string_view connection_id, const std::string* user_id,
                                     std::optional<std::string_view> reconnection_token);
     std::string (*encode_disconnected)(std::string_view reason);
+    // Preview; null when the format has no such message (protobuf has no invoke, spec §6.9).
+    std::string (*encode_invoke_response)(const protocol::InvokeResponse& response) = nullptr;
+    std::string (*encode_stream_ack)(const protocol::StreamAck& ack) = nullptr;
+    std::string (*encode_stream_nack)(const protocol::StreamNack& nack) = nullptr;
+    std::string (*encode_stream_closed)(const protocol::StreamClosed& closed) = nullptr;
   };
   PubSubCodec(bool binary, std::string_view wrong_frame_type, Functions functions);
 
@@ -48,6 +53,12 @@ class PubSubCodec final : public core::Encoder {
   SharedFrame connected(const core::ConnId& id, const std::optional<std::string>& user_id,
                         std::optional<std::string_view> reconnection_token) const;
   SharedFrame disconnected(std::string_view reason) const;
+  // Null when the format has no invokeResponse.
+  SharedFrame invoke_response(const protocol::InvokeResponse& response) const;
+  // Answers to a group stream's publisher (spec §6.8.1).
+  SharedFrame stream_ack(const protocol::StreamAck& ack) const;
+  SharedFrame stream_nack(const protocol::StreamNack& nack) const;
+  SharedFrame stream_closed(const protocol::StreamClosed& closed) const;
 
  private:
   const bool binary_;

@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include <chrono>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
@@ -27,6 +28,7 @@ std::string make_reconnection_token() {
   return token;
 }
 
+constexpr std::string_view kPublisherGone = "The publisher's connection ended.";
 constexpr std::string_view kRecoveryRefused =
     "The connection cannot be recovered: unknown or expired session.";
 }  // namespace
@@ -117,6 +119,7 @@ std::shared_ptr<Socket> PubSubHandler::attached(const Socket& socket) {
 
 SharedFrame PubSubHandler::on_closing(Socket& socket, std::string_view reason) {
   if (!reliable()) {
+    cancel_streams(kPublisherGone);
     leave_hub(std::string(reason));
   } else if (attached(socket)) {
     // The server ends the socket of a reliable client: the session ends with it.
@@ -127,6 +130,7 @@ SharedFrame PubSubHandler::on_closing(Socket& socket, std::string_view reason) {
 
 void PubSubHandler::on_closed(Socket& socket, bool recoverable) {
   if (!reliable()) {
+    cancel_streams(kPublisherGone);
     leave_hub("");
     return;
   }
@@ -176,6 +180,7 @@ std::shared_ptr<Socket> PubSubHandler::end(const std::string& reason) {
     if (recovery_timer_)
       recovery_timer_->cancel();
   }
+  cancel_streams(kPublisherGone);
   leave_hub(reason);
   context_.sessions.remove(this);
   return socket;
@@ -246,9 +251,20 @@ void PubSubHandler::handle(const std::shared_ptr<Socket>& socket,
                       std::is_same_v<T, protocol::LeaveGroup>) {
           join_or_leave(m);
         } else if constexpr (std::is_same_v<T, protocol::SendToGroup>) {
-          send_to_group(m);
+          if (m.stream)
+            start_stream(m, socket);
+          else
+            send_to_group(m);
+        } else if constexpr (std::is_same_v<T, protocol::StreamData>) {
+          stream_data(m);
+        } else if constexpr (std::is_same_v<T, protocol::StreamEnd>) {
+          stream_end(m);
         } else if constexpr (std::is_same_v<T, protocol::Event>) {
           event(socket, m);
+        } else if constexpr (std::is_same_v<T, protocol::Invoke>) {
+          invoke(m);
+        } else if constexpr (std::is_same_v<T, protocol::CancelInvocation>) {
+          cancel_invocation(m);
         } else if constexpr (std::is_same_v<T, protocol::SequenceAck>) {
           if (reliable()) {
             std::lock_guard lock(mutex_);
@@ -303,6 +319,9 @@ void PubSubHandler::send_to_group(protocol::SendToGroup& m) {
   message->group = m.group;
   message->from_user_id = user_id();
   message->payload = std::move(m.data);
+  message->metadata = std::move(m.metadata);
+  if (m.ttl_seconds > 0)  // as REST messageTtlSeconds: not handed over by then, never (§6.10)
+    message->expires_at = std::chrono::steady_clock::now() + std::chrono::seconds(m.ttl_seconds);
   core::Publication publication;
   publication.hub = hub()->name();
   publication.scope = core::Scope::group;
@@ -356,6 +375,308 @@ void PubSubHandler::on_event_result(Socket& socket, std::optional<std::uint64_t>
       ack(*ack_id, protocol::ack_error::internal_server_error, "Internal server error");
   }
   socket.resume();
+}
+
+void PubSubHandler::invoke(protocol::Invoke& m) {
+  const auto fail = [&](std::string_view name, std::string message) {
+    invoke_response(
+        {m.invocation_id, std::nullopt, protocol::AckError{std::string(name), std::move(message)}});
+  };
+  if (m.target != "event") {
+    fail(protocol::ack_error::bad_request,
+         "Unsupported invocation target; the only target is 'event'.");
+    return;
+  }
+  bool refused_pending = false;
+  bool refused_limit = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (pending_invocations_.contains(m.invocation_id))
+      refused_pending = true;
+    else if (pending_invocations_.size() >= context_.config.limits.max_pending_invocations)
+      refused_limit = true;
+  }
+  if (refused_pending) {  // no dispatch: the first one with this id still waits
+    fail(protocol::ack_error::bad_request,
+         "An invocation with id '" + m.invocation_id + "' is already pending.");
+    return;
+  }
+  if (refused_limit) {
+    fail(protocol::ack_error::bad_request,
+         "Too many pending invocations on this connection (" +
+             std::to_string(context_.config.limits.max_pending_invocations) + ").");
+    return;
+  }
+  if (!events_->has_handler(m.event, true)) {
+    fail(protocol::ack_error::internal_server_error,
+         "No event handler is configured for event '" + m.event + "'.");
+    return;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    pending_invocations_.insert(m.invocation_id);
+  }
+  // Unlike an event, the socket is not paused: later frames (cancelInvocation, ping, more
+  // invocations) are read while this one waits (spec §6.9.2 rule 7).
+  protocol::Payload payload{protocol::DataType::text, {}};  // no payload: empty text/plain
+  if (m.data)
+    payload = std::move(*m.data);
+  events_->user_event(std::move(m.event), std::move(payload),
+                      [weak = weak_from_this(), id = m.invocation_id](core::UserEventResult r) {
+                        if (auto self = weak.lock())
+                          self->on_invoke_result(id, std::move(r));
+                      });
+}
+
+void PubSubHandler::on_invoke_result(const std::string& invocation_id,
+                                     core::UserEventResult result) {
+  {
+    std::lock_guard lock(mutex_);
+    if (pending_invocations_.erase(invocation_id) == 0)
+      return;  // cancelled: no answer (spec §6.9.2 rule 8)
+  }
+  if (!result.ok) {
+    WPS_LOG(info, "handler") << "invocation " << invocation_id << " of " << id()
+                             << " failed: " << result.error;
+    invoke_response({invocation_id, std::nullopt,
+                     protocol::AckError{std::string(protocol::ack_error::internal_server_error),
+                                        "The event handler failed to answer the invocation."}});
+    return;
+  }
+  events_->update(result.state, result.cookies);
+  invoke_response({invocation_id, std::move(result.reply), std::nullopt});
+}
+
+void PubSubHandler::cancel_invocation(const protocol::CancelInvocation& m) {
+  // Unknown or finished ids are ignored; never acknowledged.
+  std::lock_guard lock(mutex_);
+  pending_invocations_.erase(m.invocation_id);
+}
+
+void PubSubHandler::invoke_response(protocol::InvokeResponse response) {
+  if (SharedFrame frame = codec_.invoke_response(response))
+    send_control(std::move(frame));
+}
+
+// ---- group streams (spec §6.8) -----------------------------------------------------------------
+
+namespace {
+constexpr std::string_view kStreamNotFound = "StreamNotFound";
+constexpr std::chrono::milliseconds kDefaultStreamIdleTimeout{300'000};
+constexpr std::chrono::milliseconds kMaxStreamIdleTimeout{24LL * 3600 * 1000};
+
+protocol::StreamClosed stream_closed(std::string id, std::string_view name = {},
+                                     std::string message = {}) {
+  protocol::StreamClosed closed{std::move(id), std::nullopt};
+  if (!name.empty())
+    closed.error = protocol::AckError{std::string(name), std::move(message)};
+  return closed;
+}
+}  // namespace
+
+void PubSubHandler::start_stream(protocol::SendToGroup& m, const std::shared_ptr<Socket>& socket) {
+  protocol::StreamStart& start = *m.stream;
+  const auto refuse = [&](std::string_view name, std::string message) {
+    send_control(codec_.stream_closed(stream_closed(start.stream_id, name, std::move(message))));
+  };
+  if (!start.invalid.empty()) {
+    refuse(protocol::ack_error::bad_request, std::move(start.invalid));
+    return;
+  }
+  if (!hub()->permits(id(), core::Permission::send_to_group, m.group)) {
+    refuse(protocol::ack_error::forbidden,
+           "The client does not have permission to send to group '" + m.group + "'.");
+    return;
+  }
+  std::string refusal;
+  {
+    std::lock_guard lock(mutex_);
+    if (ended_)
+      return;
+    if (streams_.contains(start.stream_id)) {
+      refusal = "A stream with id '" + start.stream_id + "' is already open on this connection.";
+    } else if (streams_.size() >= context_.config.limits.max_open_streams_per_connection) {
+      refusal = "Too many open streams on this connection (" +
+                std::to_string(context_.config.limits.max_open_streams_per_connection) + ").";
+    } else {
+      OpenStream& stream = streams_[start.stream_id];
+      stream.group = m.group;
+      stream.no_echo = m.no_echo;
+      stream.idle_timeout =
+          start.idle_timeout_ms
+              ? std::min(
+                    std::chrono::milliseconds(static_cast<std::int64_t>(std::min<std::uint64_t>(
+                        *start.idle_timeout_ms, kMaxStreamIdleTimeout.count()))),
+                    kMaxStreamIdleTimeout)
+              : kDefaultStreamIdleTimeout;
+      stream.idle_timer = std::make_unique<boost::asio::steady_timer>(socket->executor());
+      arm_idle_timer_locked(start.stream_id, stream);
+    }
+  }
+  if (!refusal.empty()) {
+    refuse(protocol::ack_error::bad_request, std::move(refusal));
+    return;
+  }
+  send_control(codec_.stream_ack({start.stream_id, 1}));
+}
+
+void PubSubHandler::arm_idle_timer_locked(const std::string& stream_id, OpenStream& stream) {
+  stream.generation = ++stream_generation_;
+  stream.idle_timer->expires_after(stream.idle_timeout);
+  stream.idle_timer->async_wait(
+      [weak = weak_from_this(), stream_id,
+       generation = stream.generation](const boost::system::error_code& ec) {
+        if (ec)
+          return;
+        if (auto self = weak.lock())
+          self->on_stream_idle(stream_id, generation);
+      });
+}
+
+void PubSubHandler::on_stream_idle(const std::string& stream_id, std::uint64_t generation) {
+  OpenStream stream;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = streams_.find(stream_id);
+    if (it == streams_.end() || it->second.generation != generation)
+      return;
+    stream = std::move(it->second);
+    streams_.erase(it);
+  }
+  const std::string message = "The stream was idle for longer than its idle timeout.";
+  publish_stream(
+      stream, {stream_id, stream.expected, true, protocol::StreamError{"IdleTimeout", message, {}}},
+      {protocol::DataType::text, {}});
+  send_control(codec_.stream_closed(stream_closed(stream_id, "IdleTimeout", message)));
+}
+
+void PubSubHandler::stream_data(protocol::StreamData& m) {
+  enum class Outcome { not_found, keep_alive, published, duplicate, gap, too_big };
+  Outcome outcome = Outcome::not_found;
+  OpenStream closed_stream;  // a stream that a too-big fragment ends
+  std::uint64_t expected = 0;
+  std::optional<OpenStream> publish_as;  // copy of what publish needs (group, no_echo)
+  {
+    std::lock_guard lock(mutex_);
+    auto it = streams_.find(m.stream_id);
+    if (it != streams_.end()) {
+      OpenStream& stream = it->second;
+      arm_idle_timer_locked(m.stream_id, stream);
+      if (!m.sequence_id) {
+        outcome = Outcome::keep_alive;
+      } else if (*m.sequence_id < stream.expected) {
+        outcome = Outcome::duplicate;
+      } else if (*m.sequence_id > stream.expected) {
+        outcome = Outcome::gap;
+      } else if (m.data.bytes.size() > context_.config.limits.max_stream_chunk_bytes) {
+        outcome = Outcome::too_big;
+        stream.idle_timer->cancel();
+        closed_stream = std::move(stream);
+        streams_.erase(it);
+      } else {
+        outcome = Outcome::published;
+        publish_as.emplace();
+        publish_as->group = stream.group;
+        publish_as->no_echo = stream.no_echo;
+        ++stream.expected;
+      }
+      if (outcome != Outcome::too_big)
+        expected = stream.expected;
+    }
+  }
+  switch (outcome) {
+    case Outcome::not_found:
+      send_control(codec_.stream_closed(stream_closed(
+          m.stream_id, kStreamNotFound, "No stream with this id is open on this connection.")));
+      return;
+    case Outcome::keep_alive:
+      return;
+    case Outcome::published:
+      // Fragments of one stream come from this socket's reads, one at a time: published in
+      // order, then acknowledged.
+      publish_stream(*publish_as, {m.stream_id, *m.sequence_id, false, std::nullopt},
+                     std::move(m.data));
+      send_control(codec_.stream_ack({m.stream_id, expected}));
+      return;
+    case Outcome::duplicate:
+      send_control(codec_.stream_ack({m.stream_id, expected}));
+      return;
+    case Outcome::gap:
+      send_control(
+          codec_.stream_nack({m.stream_id, "InvalidSequenceId",
+                              "Expected fragment " + std::to_string(expected) + ".", expected}));
+      return;
+    case Outcome::too_big: {
+      const std::string message = "A fragment exceeded " +
+                                  std::to_string(context_.config.limits.max_stream_chunk_bytes) +
+                                  " bytes.";
+      publish_stream(closed_stream,
+                     {m.stream_id, closed_stream.expected, true,
+                      protocol::StreamError{"Cancelled", message, {}}},
+                     {protocol::DataType::text, {}});
+      send_control(codec_.stream_closed(
+          stream_closed(m.stream_id, protocol::ack_error::bad_request, message)));
+      return;
+    }
+  }
+}
+
+void PubSubHandler::stream_end(protocol::StreamEnd& m) {
+  std::optional<OpenStream> stream;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = streams_.find(m.stream_id);
+    if (it != streams_.end()) {
+      it->second.idle_timer->cancel();
+      stream = std::move(it->second);
+      streams_.erase(it);
+    }
+  }
+  if (!stream) {
+    send_control(codec_.stream_closed(stream_closed(
+        m.stream_id, kStreamNotFound, "No stream with this id is open on this connection.")));
+    return;
+  }
+  protocol::StreamInfo info{m.stream_id, stream->expected, true, std::nullopt};
+  if (m.error) {
+    info.error =
+        protocol::StreamError{"UserError", m.error->message.value_or(""), m.error->user_error_code};
+  }
+  publish_stream(*stream, std::move(info), {protocol::DataType::text, {}});
+  send_control(codec_.stream_closed(stream_closed(m.stream_id)));
+}
+
+void PubSubHandler::publish_stream(const OpenStream& stream, protocol::StreamInfo info,
+                                   protocol::Payload payload) {
+  auto message = std::make_shared<core::Message>();
+  message->from = protocol::MessageSource::group;
+  message->group = stream.group;
+  message->from_user_id = user_id();
+  message->payload = std::move(payload);
+  message->stream = std::move(info);
+  core::Publication publication;
+  publication.hub = hub()->name();
+  publication.scope = core::Scope::group;
+  publication.target = stream.group;
+  publication.message = std::move(message);
+  if (stream.no_echo)
+    publication.excluded.push_back(id());
+  hub()->publish(publication);
+}
+
+void PubSubHandler::cancel_streams(std::string_view message) {
+  std::unordered_map<std::string, OpenStream> streams;
+  {
+    std::lock_guard lock(mutex_);
+    streams.swap(streams_);
+  }
+  for (auto& [stream_id, stream] : streams) {
+    stream.idle_timer->cancel();
+    publish_stream(stream,
+                   {stream_id, stream.expected, true,
+                    protocol::StreamError{"Cancelled", std::string(message), {}}},
+                   {protocol::DataType::text, {}});
+  }
 }
 
 bool PubSubHandler::duplicate(const std::optional<std::uint64_t>& ack_id) {

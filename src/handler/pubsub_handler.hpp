@@ -17,10 +17,13 @@
 // or a socket's close() with mutex_ held (socket send() only queues).
 
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "handler/client_handler.hpp"
 #include "handler/codec.hpp"
@@ -62,6 +65,34 @@ class PubSubHandler final : public ClientHandler,
   void event(const std::shared_ptr<Socket>& socket, protocol::Event& message);
   void on_event_result(Socket& socket, std::optional<std::uint64_t> ack_id,
                        core::UserEventResult result);
+  // Preview invoke (spec §6.9): the user event goes upstream without pausing the socket; the
+  // answer (or failure) comes back as one invokeResponse unless cancelled first.
+  void invoke(protocol::Invoke& message);
+  void on_invoke_result(const std::string& invocation_id, core::UserEventResult result);
+  void cancel_invocation(const protocol::CancelInvocation& message);
+  void invoke_response(protocol::InvokeResponse response);
+
+  // Preview group streams (spec §6.8): the streams this connection publishes, by id.
+  struct OpenStream {
+    std::string group;
+    bool no_echo = false;
+    std::uint64_t expected = 1;  // next fragment's streamSequenceId
+    std::chrono::milliseconds idle_timeout{};
+    std::unique_ptr<boost::asio::steady_timer> idle_timer;
+    std::uint64_t generation = 0;  // tells a stale idle expiry
+  };
+  void start_stream(protocol::SendToGroup& message, const std::shared_ptr<Socket>& socket);
+  void stream_data(protocol::StreamData& message);
+  void stream_end(protocol::StreamEnd& message);
+  // mutex_ held: (re)arms the stream's idle timer.
+  void arm_idle_timer_locked(const std::string& stream_id, OpenStream& stream);
+  void on_stream_idle(const std::string& stream_id, std::uint64_t generation);
+  // Publishes one message of the stream to its group (a fragment, or the terminal message when
+  // `info.end`).
+  void publish_stream(const OpenStream& stream, protocol::StreamInfo info,
+                      protocol::Payload payload);
+  // Ends every open stream with `error_name` for the receivers (the connection is ending).
+  void cancel_streams(std::string_view message);
   // Answers `ack_id` with success (remembering it for Duplicate) or an error.
   void ack(std::uint64_t ack_id, std::string_view error_name = {}, std::string error_message = {});
   // When `ack_id` already succeeded: answers Duplicate and returns true.
@@ -88,6 +119,10 @@ class PubSubHandler final : public ClientHandler,
   bool ended_ = false;
   std::optional<ReplayBuffer> replay_;  // reliable sessions only
   AckHistory acked_;
+  // Invocations waiting for the event handler (ids); a cancelled one leaves at once.
+  std::unordered_set<std::string> pending_invocations_;
+  std::unordered_map<std::string, OpenStream> streams_;
+  std::uint64_t stream_generation_ = 0;
   // Reliable: the recovery window of a detached session; a generation tells a stale expiry.
   std::unique_ptr<boost::asio::steady_timer> recovery_timer_;
   std::uint64_t generation_ = 0;

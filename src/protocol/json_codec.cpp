@@ -24,6 +24,9 @@ constexpr std::uint16_t k_internal_error_code = 1011;
 constexpr std::size_t k_max_depth = 64;
 // Longest excerpt of client input quoted in a close reason (keeps reasons < 123 bytes).
 constexpr std::size_t k_max_quoted = 40;
+// Longest invocationId (JS uses "1", "2", ...; apps may pass their own, e.g. a UUID).
+constexpr std::size_t k_max_invocation_id = 128;
+constexpr std::size_t k_max_stream_id = 128;
 
 // ---- output helpers ----------------------------------------------------------------------
 
@@ -224,6 +227,66 @@ void append_nullable_string(std::string& out, const std::string* text) {
   }
 }
 
+// A payload as the value of "data".
+void append_payload(std::string& out, DataType type, std::string_view data) {
+  switch (type) {
+    case DataType::json:
+      // Already serialized JSON, inserted as is. The one cheap guard: an empty payload (e.g. an
+      // upstream reply with an empty application/json body) would break the frame, so it
+      // becomes null.
+      out.append(data.empty() ? std::string_view("null") : data);
+      break;
+    case DataType::text:
+      append_json_string(out, data);
+      break;
+    case DataType::binary:
+    case DataType::protobuf:
+      out.push_back('"');
+      out.append(util::base64_encode(data));
+      out.push_back('"');
+      break;
+  }
+}
+
+// ,"stream":{"streamId":...,"streamSequenceId":k[,"endOfStream":true][,"error":{...}]}
+void append_stream(std::string& out, const StreamInfo& stream) {
+  out.append(R"(,"stream":{"streamId":)");
+  append_json_string(out, stream.stream_id);
+  out.append(R"(,"streamSequenceId":)");
+  append_uint(out, stream.sequence_id);
+  if (stream.end) {
+    out.append(R"(,"endOfStream":true)");
+  }
+  if (stream.error) {
+    out.append(R"(,"error":{"name":)");
+    append_json_string(out, stream.error->name);
+    out.append(R"(,"message":)");
+    append_json_string(out, stream.error->message);
+    if (stream.error->user_error_code) {
+      out.append(R"(,"userErrorCode":)");
+      append_json_string(out, *stream.error->user_error_code);
+    }
+    out.push_back('}');
+  }
+  out.push_back('}');
+}
+
+// ,"metadata":{"k":"v",...}
+void append_metadata(std::string& out, const Metadata& metadata) {
+  out.append(R"(,"metadata":{)");
+  bool first = true;
+  for (const auto& [key, value] : metadata) {
+    if (!first) {
+      out.push_back(',');
+    }
+    first = false;
+    append_json_string(out, key);
+    out.push_back(':');
+    append_json_string(out, value);
+  }
+  out.push_back('}');
+}
+
 // ---- decoding helpers --------------------------------------------------------------------
 
 DecodeResult fail(std::string reason) {
@@ -353,6 +416,58 @@ bool read_payload(const bj::object& object, bool data_optional, Payload& payload
   return false;
 }
 
+// Reads the optional `metadata` (spec §6.10): an object of strings; null is absent.
+bool read_metadata(const bj::object& object, Metadata& metadata, std::string& error) {
+  const bj::value* field = find_field(object, "metadata");
+  if (field == nullptr || field->is_null()) {
+    return true;
+  }
+  if (!field->is_object()) {
+    error = "'metadata' must be an object of strings.";
+    return false;
+  }
+  for (const bj::key_value_pair& member : field->get_object()) {
+    if (!member.value().is_string()) {
+      error = "'metadata' values must be strings.";
+      return false;
+    }
+    set_metadata(metadata, std::string(member.key().data(), member.key().size()),
+                 std::string(view_of(member.value().get_string())));
+  }
+  if (const std::string_view problem = check_metadata(metadata); !problem.empty()) {
+    error.assign(problem);
+    return false;
+  }
+  return true;
+}
+
+// Reads the optional `ttlSeconds`: an integer 0..300; null is absent (0).
+bool read_ttl(const bj::object& object, std::uint32_t& ttl, std::string& error) {
+  const bj::value* field = find_field(object, "ttlSeconds");
+  if (field == nullptr || field->is_null()) {
+    return true;
+  }
+  const auto value = to_uint64(*field);
+  if (!value || *value > kMaxTtlSeconds) {
+    error = "Property 'ttlSeconds' is out of range. Allowed range is [0,300].";
+    return false;
+  }
+  ttl = static_cast<std::uint32_t>(*value);
+  return true;
+}
+
+// A message with metadata may have no `data`: it carries an empty text payload (spec §6.10).
+bool read_payload_or_metadata_only(const bj::object& object, bool data_optional,
+                                   const Metadata& metadata, Payload& payload, std::string& error) {
+  if (!metadata.empty() && find_field(object, "data") == nullptr &&
+      find_field(object, "dataType") == nullptr) {
+    payload.type = DataType::text;
+    payload.bytes.clear();
+    return true;
+  }
+  return read_payload(object, data_optional, payload, error);
+}
+
 DecodeResult decode_object(const bj::object& object) {
   const bj::value* type_field = find_field(object, "type");
   if (type_field == nullptr || !type_field->is_string()) {
@@ -387,7 +502,40 @@ DecodeResult decode_object(const bj::object& object) {
       }
       message.no_echo = no_echo->get_bool();
     }
-    if (!read_payload(object, false, message.data, error)) {
+    if (const bj::value* stream = find_field(object, "stream");
+        stream != nullptr && !stream->is_null()) {
+      // A stream start (spec §6.8.1): no data and no ack; the handler refuses bad starts with
+      // streamClosed BadRequest rather than a close.
+      const bj::value* id =
+          stream->is_object() ? find_field(stream->get_object(), "streamId") : nullptr;
+      if (id == nullptr || !id->is_string()) {
+        return fail("'stream.streamId' is required and must be a string.");
+      }
+      StreamStart start;
+      start.stream_id.assign(view_of(id->get_string()));
+      if (const bj::value* idle = find_field(stream->get_object(), "idleTimeoutMs");
+          idle != nullptr && !idle->is_null()) {
+        start.idle_timeout_ms = to_uint64(*idle);
+        if (!start.idle_timeout_ms || *start.idle_timeout_ms == 0) {
+          start.invalid = "'idleTimeoutMs' must be a positive integer.";
+        }
+      }
+      if (start.stream_id.empty()) {
+        start.invalid = "'streamId' must not be empty.";
+      } else if (start.stream_id.size() > k_max_stream_id) {
+        start.invalid = "'streamId' is longer than 128 characters.";
+      }
+      if (find_field(object, "data") != nullptr || find_field(object, "dataType") != nullptr) {
+        start.invalid = "A stream start carries no 'data' or 'dataType'.";
+      }
+      message.ack_id.reset();  // a start is never acknowledged
+      message.stream = std::move(start);
+      result.message = std::move(message);
+      return result;
+    }
+    if (!read_metadata(object, message.metadata, error) ||
+        !read_ttl(object, message.ttl_seconds, error) ||
+        !read_payload_or_metadata_only(object, false, message.metadata, message.data, error)) {
       return fail(std::move(error));
     }
     result.message = std::move(message);
@@ -409,7 +557,8 @@ DecodeResult decode_object(const bj::object& object) {
     }
     // An event may carry no `data`: it becomes an empty payload of the declared `dataType`
     // (json when absent), i.e. an upstream request with an empty body.
-    if (!read_payload(object, true, message.data, error)) {
+    if (!read_metadata(object, message.metadata, error) ||
+        !read_payload_or_metadata_only(object, true, message.metadata, message.data, error)) {
       return fail(std::move(error));
     }
     result.message = std::move(message);
@@ -423,6 +572,105 @@ DecodeResult decode_object(const bj::object& object) {
       return fail("'sequenceId' is required and must be a non-negative 64-bit integer.");
     }
     result.message = SequenceAck{*sequence_id};
+    return result;
+  }
+
+  if (util::iequals(type, "invoke") || util::iequals(type, "cancelInvocation")) {
+    const bj::value* id = find_field(object, "invocationId");
+    if (id == nullptr || !id->is_string() || id->get_string().empty()) {
+      return fail("'invocationId' is required and must be a non-empty string.");
+    }
+    if (id->get_string().size() > k_max_invocation_id) {
+      return fail("'invocationId' is longer than 128 characters.");
+    }
+    if (util::iequals(type, "cancelInvocation")) {
+      result.message = CancelInvocation{std::string(view_of(id->get_string()))};
+      return result;
+    }
+    Invoke message;
+    message.invocation_id.assign(view_of(id->get_string()));
+    message.target = "event";  // the only target; JS always sends it
+    if (const bj::value* target = find_field(object, "target"); target != nullptr) {
+      if (!target->is_string()) {
+        return fail("'target' must be a string.");
+      }
+      message.target.assign(view_of(target->get_string()));
+    }
+    const bj::value* name = find_field(object, "event");
+    if (name == nullptr || !name->is_string()) {
+      return fail("'event' is required and must be a string.");
+    }
+    if (!is_valid_event_name(view_of(name->get_string()))) {
+      return fail("'event' is not a valid event name.");
+    }
+    message.event.assign(view_of(name->get_string()));
+    if (!read_metadata(object, message.metadata, error)) {
+      return fail(std::move(error));
+    }
+    const bool has_type = find_field(object, "dataType") != nullptr;
+    const bool has_data = find_field(object, "data") != nullptr;
+    if (has_type != has_data) {
+      return fail("'dataType' and 'data' must come together.");
+    }
+    if (has_data) {
+      Payload payload;
+      if (!read_payload(object, false, payload, error)) {
+        return fail(std::move(error));
+      }
+      message.data = std::move(payload);
+    }
+    result.message = std::move(message);
+    return result;
+  }
+
+  if (util::iequals(type, "streamData") || util::iequals(type, "streamEnd")) {
+    const bj::value* id = find_field(object, "streamId");
+    if (id == nullptr || !id->is_string()) {
+      return fail("'streamId' is required and must be a string.");
+    }
+    if (util::iequals(type, "streamEnd")) {
+      StreamEnd message;
+      message.stream_id.assign(view_of(id->get_string()));
+      if (const bj::value* e = find_field(object, "error"); e != nullptr && !e->is_null()) {
+        if (!e->is_object()) {
+          return fail("'error' must be an object.");
+        }
+        StreamEndError end_error;
+        for (const auto& [key, target] : {std::pair{"message", &end_error.message},
+                                          std::pair{"userErrorCode", &end_error.user_error_code}}) {
+          const bj::value* v = find_field(e->get_object(), key);
+          if (v == nullptr || v->is_null()) {
+            continue;
+          }
+          if (!v->is_string()) {
+            return fail("'error' fields must be strings.");
+          }
+          *target = std::string(view_of(v->get_string()));
+        }
+        message.error = std::move(end_error);
+      }
+      result.message = std::move(message);
+      return result;
+    }
+    StreamData message;
+    message.stream_id.assign(view_of(id->get_string()));
+    const bj::value* sequence = find_field(object, "streamSequenceId");
+    const bool has_data = find_field(object, "data") != nullptr;
+    if (sequence == nullptr && !has_data && find_field(object, "dataType") == nullptr) {
+      result.message = std::move(message);  // keep-alive
+      return result;
+    }
+    if (sequence == nullptr || !has_data) {
+      return fail("'streamSequenceId' and 'data' must come together.");
+    }
+    message.sequence_id = to_uint64(*sequence);
+    if (!message.sequence_id) {
+      return fail("'streamSequenceId' must be a non-negative 64-bit integer.");
+    }
+    if (!read_payload(object, false, message.data, error)) {
+      return fail(std::move(error));
+    }
+    result.message = std::move(message);
     return result;
   }
 
@@ -479,6 +727,73 @@ std::string encode_ack(const Ack& ack) {
   return out;
 }
 
+std::string encode_invoke_response(const InvokeResponse& response) {
+  std::string out;
+  out.reserve(96 + response.invocation_id.size() +
+              (response.data ? response.data->bytes.size() * 4 / 3 + 8 : 0));
+  out.append(R"({"type":"invokeResponse","invocationId":)");
+  append_json_string(out, response.invocation_id);
+  if (response.error) {
+    out.append(R"(,"success":false,"error":{"name":)");
+    append_json_string(out, response.error->name);
+    out.append(R"(,"message":)");
+    append_json_string(out, response.error->message);
+    out.append("}}");
+    return out;
+  }
+  out.append(R"(,"success":true)");
+  if (response.data) {
+    out.append(R"(,"dataType":")");
+    out.append(to_string(response.data->type));
+    out.append(R"(","data":)");
+    append_payload(out, response.data->type, response.data->bytes);
+  }
+  out.push_back('}');
+  return out;
+}
+
+std::string encode_stream_ack(const StreamAck& ack) {
+  std::string out;
+  out.reserve(80 + ack.stream_id.size());
+  out.append(R"({"type":"streamAck","streamId":)");
+  append_json_string(out, ack.stream_id);
+  out.append(R"(,"expectedSequenceId":)");
+  append_uint(out, ack.expected_sequence_id);
+  out.push_back('}');
+  return out;
+}
+
+std::string encode_stream_nack(const StreamNack& nack) {
+  std::string out;
+  out.reserve(120 + nack.stream_id.size() + nack.message.size());
+  out.append(R"({"type":"streamNack","streamId":)");
+  append_json_string(out, nack.stream_id);
+  out.append(R"(,"expectedSequenceId":)");
+  append_uint(out, nack.expected_sequence_id);
+  out.append(R"(,"name":)");
+  append_json_string(out, nack.name);
+  out.append(R"(,"message":)");
+  append_json_string(out, nack.message);
+  out.push_back('}');
+  return out;
+}
+
+std::string encode_stream_closed(const StreamClosed& closed) {
+  std::string out;
+  out.reserve(96 + closed.stream_id.size() + (closed.error ? closed.error->message.size() : 0));
+  out.append(R"({"type":"streamClosed","streamId":)");
+  append_json_string(out, closed.stream_id);
+  if (closed.error) {
+    out.append(R"(,"error":{"name":)");
+    append_json_string(out, closed.error->name);
+    out.append(R"(,"message":)");
+    append_json_string(out, closed.error->message);
+    out.push_back('}');
+  }
+  out.push_back('}');
+  return out;
+}
+
 std::string encode_data_message(const DataMessageView& message) {
   const bool from_group = message.from == MessageSource::group;
   std::size_t data_size = message.data.size() + 2;
@@ -508,22 +823,12 @@ std::string encode_data_message(const DataMessageView& message) {
   out.append(R"(,"dataType":")");
   out.append(to_string(message.type));
   out.append(R"(","data":)");
-  switch (message.type) {
-    case DataType::json:
-      // Already serialized JSON, inserted as is. The one cheap guard: an empty payload (e.g. an
-      // upstream reply with an empty application/json body) would break the frame, so it
-      // becomes null.
-      out.append(message.data.empty() ? std::string_view("null") : message.data);
-      break;
-    case DataType::text:
-      append_json_string(out, message.data);
-      break;
-    case DataType::binary:
-    case DataType::protobuf:
-      out.push_back('"');
-      out.append(util::base64_encode(message.data));
-      out.push_back('"');
-      break;
+  append_payload(out, message.type, message.data);
+  if (message.metadata != nullptr && !message.metadata->empty()) {
+    append_metadata(out, *message.metadata);
+  }
+  if (message.stream != nullptr) {
+    append_stream(out, *message.stream);
   }
   if (message.sequence_id) {
     out.append(R"(,"sequenceId":)");

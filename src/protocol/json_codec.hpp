@@ -17,6 +17,15 @@ namespace wps::protocol::json {
 DecodeResult decode_client_message(std::string_view frame);
 
 std::string encode_ack(const Ack& ack);
+// {"type":"invokeResponse","invocationId":...,"success":true[,"dataType":...,"data":...]} or
+// {"type":"invokeResponse","invocationId":...,"success":false,"error":{"name":...,"message":...}}
+std::string encode_invoke_response(const InvokeResponse& response);
+// {"type":"streamAck","streamId":...,"expectedSequenceId":n}
+std::string encode_stream_ack(const StreamAck& ack);
+// {"type":"streamNack","streamId":...,"expectedSequenceId":n,"name":...,"message":...}
+std::string encode_stream_nack(const StreamNack& nack);
+// {"type":"streamClosed","streamId":...[,"error":{"name":...,"message":...}]}
+std::string encode_stream_closed(const StreamClosed& closed);
 std::string encode_data_message(const DataMessageView& message);
 // {"type":"system","event":"connected","userId":...|null,"connectionId":...[,"reconnectionToken":...]}
 std::string encode_connected(std::string_view connection_id, const std::string* user_id,

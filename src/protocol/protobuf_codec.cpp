@@ -18,9 +18,14 @@
 //    `data`; an event without data becomes an empty json payload, as in the JSON codec;
 //  * json_data must parse as JSON (max depth 64, not `null`) and is kept verbatim;
 //  * protobuf_data must be a well-formed Any (type_url valid UTF-8) and is kept verbatim;
-//  * ttl_seconds and metadata on send_to_group / event are accepted (metadata checked for wire
-//    validity and UTF-8) and ignored; a `stream` start on send_to_group, stream_data and
-//    stream_end are rejected ("Streaming is not supported.").
+//  * ttl_seconds (0..300) on send_to_group and metadata on send_to_group / event are decoded
+//    and validated as the JSON codec does (spec §6.10; map entries: the last one of a key wins);
+//    a metadata-only message carries an empty text payload.
+//  * Group streams (spec §6.8): send_to_group.stream = 7 is a start (its data, ack_id, ttl and
+//    metadata are not used; a start with data, an empty id or idle_timeout_ms 0 is marked
+//    invalid for the handler to refuse); stream_data = 13 is a fragment when
+//    stream_sequence_id and data are both set, a keep-alive when neither is (one without the
+//    other is rejected); stream_end = 14 may carry an error { message, user_error_code }.
 //  * A sequence_ack without sequence_id is sequence id 0 (proto3 cannot tell them apart).
 
 #include <array>
@@ -29,6 +34,7 @@
 #include <exception>
 #include <new>
 #include <utility>
+#include <vector>
 
 #include "protocol/names.hpp"
 #include "protocol/protobuf_wire.hpp"
@@ -92,7 +98,12 @@ constexpr std::uint32_t ack = 1;
 constexpr std::uint32_t data = 2;
 constexpr std::uint32_t system = 3;
 constexpr std::uint32_t pong = 4;
+constexpr std::uint32_t stream_ack = 6;
+constexpr std::uint32_t stream_nack = 7;
+constexpr std::uint32_t stream_closed = 8;
 }  // namespace downstream
+
+constexpr std::size_t k_max_stream_id = 128;
 
 namespace ack_field {
 constexpr std::uint32_t ack_id = 1;
@@ -107,6 +118,8 @@ constexpr std::uint32_t from = 1;
 constexpr std::uint32_t group = 2;
 constexpr std::uint32_t data = 3;
 constexpr std::uint32_t sequence_id = 4;
+constexpr std::uint32_t metadata = 5;
+constexpr std::uint32_t stream = 6;
 }  // namespace data_field
 
 namespace system_field {
@@ -153,18 +166,32 @@ Error check_any(std::string_view bytes) noexcept {
   return status == ReadStatus::error ? reader.error() : nullptr;
 }
 
-// One map<string, string> entry { string key = 1; string value = 2; }.
-Error check_metadata_entry(std::string_view bytes) noexcept {
+// One map<string, string> entry { string key = 1; string value = 2; }, added to `metadata`.
+Error parse_metadata_entry(std::string_view bytes, Metadata& metadata) {
   Reader reader(bytes);
   Field field;
   ReadStatus status;
+  std::string_view key;
+  std::string_view value;
   while ((status = reader.next(field)) == ReadStatus::field) {
-    if ((field.number == 1 || field.number == 2) && is_bytes(field) &&
-        !wire::is_valid_utf8(field.bytes)) {
-      return "Invalid UTF-8 in 'metadata'.";
+    if ((field.number == 1 || field.number == 2) && is_bytes(field)) {
+      if (!wire::is_valid_utf8(field.bytes)) {
+        return "Invalid UTF-8 in 'metadata'.";
+      }
+      (field.number == 1 ? key : value) = field.bytes;
     }
   }
-  return status == ReadStatus::error ? reader.error() : nullptr;
+  if (status == ReadStatus::error) {
+    return reader.error();
+  }
+  set_metadata(metadata, std::string(key), std::string(value));
+  return nullptr;
+}
+
+// Metadata::check_metadata's reason as a static Error (its reasons are string literals).
+Error check_metadata_error(const Metadata& metadata) noexcept {
+  const std::string_view problem = check_metadata(metadata);
+  return problem.empty() ? nullptr : problem.data();
 }
 
 // Reads a string field, requiring valid UTF-8.
@@ -272,8 +299,29 @@ struct SendToGroupState {
   std::optional<std::uint64_t> ack_id;
   bool no_echo = false;
   bool stream = false;
+  std::string_view stream_id;
+  std::optional<std::uint64_t> idle_timeout_ms;
+  std::uint64_t ttl_seconds = 0;
+  Metadata metadata;
   DataState data;
 };
+
+// StreamStartInfo { string stream_id = 1; optional uint32 idle_timeout_ms = 2; }
+Error parse_stream_start(std::string_view bytes, SendToGroupState& state) {
+  Reader reader(bytes);
+  Field field;
+  ReadStatus status;
+  while ((status = reader.next(field)) == ReadStatus::field) {
+    if (field.number == 1 && is_bytes(field)) {
+      if (Error error = read_string(field, state.stream_id, "Invalid UTF-8 in 'stream_id'.")) {
+        return error;
+      }
+    } else if (field.number == 2 && is_varint(field)) {
+      state.idle_timeout_ms = field.varint;
+    }
+  }
+  return status == ReadStatus::error ? reader.error() : nullptr;
+}
 
 Error parse_send_to_group(std::string_view bytes, SendToGroupState& state) {
   namespace f = send_to_group_field;
@@ -291,11 +339,12 @@ Error parse_send_to_group(std::string_view bytes, SendToGroupState& state) {
     } else if (field.number == f::no_echo && is_varint(field)) {
       state.no_echo = field.varint != 0;
     } else if (field.number == f::ttl_seconds && is_varint(field)) {
-      // accepted and ignored
+      state.ttl_seconds = field.varint;
     } else if (field.number == f::metadata && is_bytes(field)) {
-      error = check_metadata_entry(field.bytes);
+      error = parse_metadata_entry(field.bytes, state.metadata);
     } else if (field.number == f::stream && is_bytes(field)) {
       state.stream = true;
+      error = parse_stream_start(field.bytes, state);
     }
     if (error != nullptr) {
       return error;
@@ -307,6 +356,7 @@ Error parse_send_to_group(std::string_view bytes, SendToGroupState& state) {
 struct EventState {
   std::string_view event;
   std::optional<std::uint64_t> ack_id;
+  Metadata metadata;
   DataState data;
 };
 
@@ -324,7 +374,58 @@ Error parse_event(std::string_view bytes, EventState& state) {
     } else if (field.number == f::ack_id && is_varint(field)) {
       state.ack_id = field.varint;
     } else if (field.number == f::metadata && is_bytes(field)) {
-      error = check_metadata_entry(field.bytes);
+      error = parse_metadata_entry(field.bytes, state.metadata);
+    }
+    if (error != nullptr) {
+      return error;
+    }
+  }
+  return status == ReadStatus::error ? reader.error() : nullptr;
+}
+
+// StreamDataMessage { stream_id = 1; optional stream_sequence_id = 2; MessageData data = 3 }
+// and StreamEndMessage { stream_id = 1; optional StreamEndError error = 2 { message = 1;
+// user_error_code = 2 } }.
+struct StreamState {
+  std::string_view stream_id;
+  std::optional<std::uint64_t> sequence_id;
+  DataState data;
+  bool has_error = false;
+  std::optional<std::string_view> error_message;
+  std::optional<std::string_view> user_error_code;
+};
+
+Error parse_stream_end_error(std::string_view bytes, StreamState& state) {
+  Reader reader(bytes);
+  Field field;
+  ReadStatus status;
+  state.has_error = true;
+  while ((status = reader.next(field)) == ReadStatus::field) {
+    if ((field.number == 1 || field.number == 2) && is_bytes(field)) {
+      std::string_view text;
+      if (Error error = read_string(field, text, "Invalid UTF-8 in 'error'.")) {
+        return error;
+      }
+      (field.number == 1 ? state.error_message : state.user_error_code) = text;
+    }
+  }
+  return status == ReadStatus::error ? reader.error() : nullptr;
+}
+
+Error parse_stream(std::string_view bytes, StreamState& state, bool end) {
+  Reader reader(bytes);
+  Field field;
+  ReadStatus status;
+  while ((status = reader.next(field)) == ReadStatus::field) {
+    Error error = nullptr;
+    if (field.number == 1 && is_bytes(field)) {
+      error = read_string(field, state.stream_id, "Invalid UTF-8 in 'stream_id'.");
+    } else if (!end && field.number == 2 && is_varint(field)) {
+      state.sequence_id = field.varint;
+    } else if (!end && field.number == 3 && is_bytes(field)) {
+      error = parse_message_data(field.bytes, state.data);
+    } else if (end && field.number == 2 && is_bytes(field)) {
+      error = parse_stream_end_error(field.bytes, state);
     }
     if (error != nullptr) {
       return error;
@@ -383,6 +484,7 @@ struct UpstreamState {
   EventState event;
   GroupState group;  // join or leave, per `which`
   std::uint64_t sequence_id = 0;
+  StreamState stream;  // stream_data or stream_end, per `which`
 };
 
 // Enters oneof case `number`: a different case than the current one starts from scratch.
@@ -395,6 +497,7 @@ void enter_case(UpstreamState& state, std::uint32_t number) {
   state.event = {};
   state.group = {};
   state.sequence_id = 0;
+  state.stream = {};
 }
 
 Error parse_upstream(std::string_view frame, UpstreamState& state) {
@@ -425,10 +528,13 @@ Error parse_upstream(std::string_view frame, UpstreamState& state) {
         error = parse_sequence_ack(field.bytes, state.sequence_id);
         break;
       case upstream::ping:
+        enter_case(state, field.number);
+        error = check_message(field.bytes);
+        break;
       case upstream::stream_data:
       case upstream::stream_end:
         enter_case(state, field.number);
-        error = check_message(field.bytes);
+        error = parse_stream(field.bytes, state.stream, field.number == upstream::stream_end);
         break;
       default:
         break;  // unknown field or oneof member: skipped
@@ -451,22 +557,49 @@ DecodeResult to_message(UpstreamState& state) {
   switch (state.which) {
     case upstream::send_to_group: {
       SendToGroupState& in = state.send_to_group;
-      if (in.stream) {
-        return fail("Streaming is not supported.");
-      }
       if (Error error = check_group_name(in.group)) {
         return fail(error);
       }
-      if (in.data.which == 0) {
-        return fail("'data' is required.");
+      if (in.stream) {
+        SendToGroup message;
+        message.group.assign(in.group);
+        message.no_echo = in.no_echo;
+        StreamStart start;
+        start.stream_id.assign(in.stream_id);
+        start.idle_timeout_ms = in.idle_timeout_ms;
+        if (start.stream_id.empty()) {
+          start.invalid = "'stream_id' must not be empty.";
+        } else if (start.stream_id.size() > k_max_stream_id) {
+          start.invalid = "'stream_id' is longer than 128 characters.";
+        } else if (in.idle_timeout_ms && *in.idle_timeout_ms == 0) {
+          start.invalid = "'idle_timeout_ms' must be positive.";
+        } else if (in.data.which != 0) {
+          start.invalid = "A stream start carries no data.";
+        }
+        message.stream = std::move(start);
+        result.message = std::move(message);
+        return result;
+      }
+      if (in.ttl_seconds > kMaxTtlSeconds) {
+        return fail("Property 'ttlSeconds' is out of range. Allowed range is [0,300].");
+      }
+      if (Error error = check_metadata_error(in.metadata)) {
+        return fail(error);
       }
       SendToGroup message;
-      if (Error error = to_payload(in.data, message.data)) {
+      if (in.data.which == 0) {
+        if (in.metadata.empty()) {
+          return fail("'data' is required.");
+        }
+        message.data.type = DataType::text;  // metadata only: an empty text payload
+      } else if (Error error = to_payload(in.data, message.data)) {
         return fail(error);
       }
       message.group.assign(in.group);
       message.ack_id = in.ack_id;
       message.no_echo = in.no_echo;
+      message.ttl_seconds = static_cast<std::uint32_t>(in.ttl_seconds);
+      message.metadata = std::move(in.metadata);
       result.message = std::move(message);
       return result;
     }
@@ -478,14 +611,20 @@ DecodeResult to_message(UpstreamState& state) {
       if (!is_valid_event_name(in.event)) {
         return fail("'event' is not a valid event name.");
       }
+      if (Error error = check_metadata_error(in.metadata)) {
+        return fail(error);
+      }
       Event message;
       if (in.data.which != 0) {
         if (Error error = to_payload(in.data, message.data)) {
           return fail(error);
         }
+      } else if (!in.metadata.empty()) {
+        message.data.type = DataType::text;  // metadata only: an empty text payload
       }  // else: an empty json payload, as the JSON codec makes of an event without data
       message.event.assign(in.event);
       message.ack_id = in.ack_id;
+      message.metadata = std::move(in.metadata);
       result.message = std::move(message);
       return result;
     }
@@ -508,9 +647,39 @@ DecodeResult to_message(UpstreamState& state) {
     case upstream::ping:
       result.message = Ping{};
       return result;
-    case upstream::stream_data:
-    case upstream::stream_end:
-      return fail("Streaming is not supported.");
+    case upstream::stream_data: {
+      StreamState& in = state.stream;
+      StreamData message;
+      message.stream_id.assign(in.stream_id);
+      if (in.sequence_id.has_value() != (in.data.which != 0)) {
+        return fail("'stream_sequence_id' and 'data' must come together.");
+      }
+      if (in.sequence_id) {
+        if (Error error = to_payload(in.data, message.data)) {
+          return fail(error);
+        }
+        message.sequence_id = in.sequence_id;
+      }
+      result.message = std::move(message);
+      return result;
+    }
+    case upstream::stream_end: {
+      StreamState& in = state.stream;
+      StreamEnd message;
+      message.stream_id.assign(in.stream_id);
+      if (in.has_error) {
+        StreamEndError error;
+        if (in.error_message) {
+          error.message = std::string(*in.error_message);
+        }
+        if (in.user_error_code) {
+          error.user_error_code = std::string(*in.user_error_code);
+        }
+        message.error = std::move(error);
+      }
+      result.message = std::move(message);
+      return result;
+    }
     default:
       return fail("The UpstreamMessage has no supported message case set.");
   }
@@ -545,9 +714,47 @@ void append_present_string_field(std::string& out, std::uint32_t field, const Ut
   append_utf8(out, text);
 }
 
+// A map entry { key = 1; value = 2 }, both always written.
+std::size_t entry_size(const std::pair<Utf8Text, Utf8Text>& entry) noexcept {
+  return length_delimited_size(1, entry.first.size) + length_delimited_size(2, entry.second.size);
+}
+
 std::string with_capacity(std::size_t size) {
   std::string out;
   out.reserve(size);
+  return out;
+}
+
+// StreamInfo { stream_id = 1; stream_sequence_id = 2; optional end_of_stream = 3;
+//   optional StreamError error = 4 { name = 1; message = 2; user_error_code = 3 } }
+std::string encode_stream_info(const StreamInfo& stream) {
+  const Utf8Text id = measure_utf8(stream.stream_id);
+  Utf8Text name;
+  Utf8Text text;
+  Utf8Text code;
+  std::size_t error_size = 0;
+  if (stream.error) {
+    name = measure_utf8(stream.error->name);
+    text = measure_utf8(stream.error->message);
+    code =
+        stream.error->user_error_code ? measure_utf8(*stream.error->user_error_code) : Utf8Text{};
+    error_size =
+        string_field_size(1, name) + string_field_size(2, text) + string_field_size(3, code);
+  }
+  std::string out;
+  append_string_field(out, 1, id);
+  if (stream.sequence_id != 0) {
+    append_varint_field(out, 2, stream.sequence_id);
+  }
+  if (stream.end) {
+    append_varint_field(out, 3, 1);
+  }
+  if (stream.error) {
+    append_length_prefix(out, 4, error_size);
+    append_string_field(out, 1, name);
+    append_string_field(out, 2, text);
+    append_string_field(out, 3, code);
+  }
   return out;
 }
 
@@ -620,11 +827,28 @@ std::string encode_data_message(const DataMessageView& message) {
       break;
   }
   const std::size_t message_data_size = length_delimited_size(data_case, payload_size);
+  // map<string, string> metadata = 5: one entry message { key = 1; value = 2 } per pair.
+  std::vector<std::pair<Utf8Text, Utf8Text>> entries;
+  std::size_t metadata_size = 0;
+  if (message.metadata != nullptr) {
+    entries.reserve(message.metadata->size());
+    for (const auto& [key, value] : *message.metadata) {
+      entries.emplace_back(measure_utf8(key), measure_utf8(value));
+      metadata_size += length_delimited_size(data_field::metadata, entry_size(entries.back()));
+    }
+  }
+  std::string stream_info;  // StreamInfo, encoded on its own (small)
+  if (message.stream != nullptr) {
+    stream_info = encode_stream_info(*message.stream);
+  }
   const std::size_t inner_size =
       length_delimited_size(data_field::from, from.size) +
       (from_group ? length_delimited_size(data_field::group, group.size) : 0) +
       length_delimited_size(data_field::data, message_data_size) +
-      (message.sequence_id ? varint_field_size(data_field::sequence_id, *message.sequence_id) : 0);
+      (message.sequence_id ? varint_field_size(data_field::sequence_id, *message.sequence_id) : 0) +
+      metadata_size +
+      (message.stream != nullptr ? length_delimited_size(data_field::stream, stream_info.size())
+                                 : 0);
 
   std::string out = with_capacity(length_delimited_size(downstream::data, inner_size));
   append_length_prefix(out, downstream::data, inner_size);
@@ -639,8 +863,73 @@ std::string encode_data_message(const DataMessageView& message) {
   } else {
     out.append(message.data);
   }
+  for (const auto& entry : entries) {
+    append_length_prefix(out, data_field::metadata, entry_size(entry));
+    append_present_string_field(out, 1, entry.first);
+    append_present_string_field(out, 2, entry.second);
+  }
+  if (message.stream != nullptr) {
+    append_length_prefix(out, data_field::stream, stream_info.size());
+    out.append(stream_info);
+  }
+  // Last, so that with_sequence_id (which appends it) gives the same bytes.
   if (message.sequence_id) {
     append_varint_field(out, data_field::sequence_id, *message.sequence_id);
+  }
+  return out;
+}
+
+std::string encode_stream_ack(const StreamAck& ack) {
+  // DownstreamMessage { stream_ack_message = 6 { stream_id = 1; expected_sequence_id = 2 } }
+  const Utf8Text id = measure_utf8(ack.stream_id);
+  const std::size_t inner =
+      string_field_size(1, id) + varint_field_size(2, ack.expected_sequence_id);
+  std::string out = with_capacity(length_delimited_size(downstream::stream_ack, inner));
+  append_length_prefix(out, downstream::stream_ack, inner);
+  append_string_field(out, 1, id);
+  append_varint_field(out, 2, ack.expected_sequence_id);
+  return out;
+}
+
+std::string encode_stream_nack(const StreamNack& nack) {
+  // DownstreamMessage { stream_nack_message = 7 { stream_id = 1; name = 2; message = 3;
+  //   expected_sequence_id = 4 } }
+  const Utf8Text id = measure_utf8(nack.stream_id);
+  const Utf8Text name = measure_utf8(nack.name);
+  const Utf8Text text = measure_utf8(nack.message);
+  const std::size_t inner = string_field_size(1, id) + string_field_size(2, name) +
+                            string_field_size(3, text) +
+                            varint_field_size(4, nack.expected_sequence_id);
+  std::string out = with_capacity(length_delimited_size(downstream::stream_nack, inner));
+  append_length_prefix(out, downstream::stream_nack, inner);
+  append_string_field(out, 1, id);
+  append_string_field(out, 2, name);
+  append_string_field(out, 3, text);
+  append_varint_field(out, 4, nack.expected_sequence_id);
+  return out;
+}
+
+std::string encode_stream_closed(const StreamClosed& closed) {
+  // DownstreamMessage { stream_closed_message = 8 { stream_id = 1; error = 2 { name = 1;
+  //   message = 2 } } }
+  const Utf8Text id = measure_utf8(closed.stream_id);
+  Utf8Text name;
+  Utf8Text text;
+  std::size_t error_size = 0;
+  if (closed.error) {
+    name = measure_utf8(closed.error->name);
+    text = measure_utf8(closed.error->message);
+    error_size = string_field_size(1, name) + string_field_size(2, text);
+  }
+  const std::size_t inner =
+      string_field_size(1, id) + (closed.error ? length_delimited_size(2, error_size) : 0);
+  std::string out = with_capacity(length_delimited_size(downstream::stream_closed, inner));
+  append_length_prefix(out, downstream::stream_closed, inner);
+  append_string_field(out, 1, id);
+  if (closed.error) {
+    append_length_prefix(out, 2, error_size);
+    append_string_field(out, 1, name);
+    append_string_field(out, 2, text);
   }
   return out;
 }

@@ -27,6 +27,10 @@ std::string encode_connected(std::string_view connection_id, const std::string* 
                              std::optional<std::string_view> reconnection_token = std::nullopt);
 std::string encode_disconnected(std::string_view reason);
 std::string encode_pong();
+// Preview group streams (spec §6.12): DownstreamMessage fields 6, 7, 8.
+std::string encode_stream_ack(const StreamAck& ack);
+std::string encode_stream_nack(const StreamNack& nack);
+std::string encode_stream_closed(const StreamClosed& closed);
 
 // `encoded` (a DownstreamMessage holding a data_message, as encode_data_message returns it
 // without a sequence id) with DataMessage.sequence_id set: one copy per reliable recipient.

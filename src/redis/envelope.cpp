@@ -10,8 +10,8 @@ enum class Kind : std::uint8_t { publication = 1, command = 2, reply = 3 };
 
 class Writer {
  public:
-  explicit Writer(Kind kind, std::string_view origin) {
-    out_.push_back(static_cast<char>(kEnvelopeVersion));
+  explicit Writer(Kind kind, std::string_view origin, std::uint8_t version = kEnvelopeVersion) {
+    out_.push_back(static_cast<char>(version));
     out_.push_back(static_cast<char>(kind));
     str(origin);
   }
@@ -131,7 +131,11 @@ std::shared_ptr<const protocol::odata::Filter> read_filter(Reader& r) {
 
 std::string encode_publication(std::string_view origin, const core::Publication& p,
                                std::chrono::steady_clock::time_point now) {
-  Writer w(Kind::publication, origin);
+  // A publication without the version-2 extras keeps version 1, which every node reads.
+  const std::uint8_t version = p.message->metadata.empty() && !p.message->stream
+                                   ? kEnvelopeVersion
+                                   : kEnvelopeVersionMetadata;
+  Writer w(Kind::publication, origin, version);
   w.str(p.hub);
   w.u8(static_cast<std::uint8_t>(p.scope));
   w.str(p.target);
@@ -150,6 +154,26 @@ std::string encode_publication(std::string_view origin, const core::Publication&
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(m.expires_at - now).count();
     w.varint(1 + static_cast<std::uint64_t>(left > 0 ? left : 0));
+  }
+  // Version 2 only: the client message's metadata (spec §6.10).
+  if (version == kEnvelopeVersionMetadata) {
+    w.varint(m.metadata.size());
+    for (const auto& [key, value] : m.metadata) {
+      w.str(key);
+      w.str(value);
+    }
+    w.u8(m.stream ? 1 : 0);
+    if (m.stream) {
+      w.str(m.stream->stream_id);
+      w.varint(m.stream->sequence_id);
+      w.u8(m.stream->end ? 1 : 0);
+      w.u8(m.stream->error ? 1 : 0);
+      if (m.stream->error) {
+        w.str(m.stream->error->name);
+        w.str(m.stream->error->message);
+        w.opt(m.stream->error->user_error_code);
+      }
+    }
   }
   return w.take();
 }
@@ -191,9 +215,12 @@ DecodeResult decode_envelope(std::string_view bytes, std::chrono::steady_clock::
   DecodeResult result;
   try {
     Reader r(bytes);
-    if (r.u8() != kEnvelopeVersion)
+    const std::uint8_t version = r.u8();
+    if (version != kEnvelopeVersion && version != kEnvelopeVersionMetadata)
       throw Malformed{"unknown version"};
     const std::uint8_t kind = r.u8();
+    if (version != kEnvelopeVersion && kind != static_cast<std::uint8_t>(Kind::publication))
+      throw Malformed{"version 2 is for publications only"};
     std::string origin = r.str();
     if (kind == static_cast<std::uint8_t>(Kind::publication)) {
       PublicationEnvelope e;
@@ -219,6 +246,26 @@ DecodeResult decode_envelope(std::string_view bytes, std::chrono::steady_clock::
         m->expires_at = now + std::chrono::milliseconds(static_cast<std::int64_t>(left));
         if (m->expires_at == std::chrono::steady_clock::time_point{})
           m->expires_at += std::chrono::milliseconds(1);
+      }
+      if (version == kEnvelopeVersionMetadata) {
+        // Each entry takes at least two bytes; count() bounds by the bytes left.
+        m->metadata.resize(r.count());
+        for (auto& [key, value] : m->metadata) {
+          key = r.str();
+          value = r.str();
+        }
+        if (r.flag()) {
+          protocol::StreamInfo& stream = m->stream.emplace();
+          stream.stream_id = r.str();
+          stream.sequence_id = r.varint();
+          stream.end = r.flag();
+          if (r.flag()) {
+            protocol::StreamError& error = stream.error.emplace();
+            error.name = r.str();
+            error.message = r.str();
+            error.user_error_code = r.opt();
+          }
+        }
       }
       p.message = std::move(m);
       result.envelope = std::move(e);

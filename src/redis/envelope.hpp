@@ -4,8 +4,9 @@
 // anything malformed (it is network input: a Redis server is shared and may be written to by
 // anyone who can reach it).
 //
-// Layout: u8 version (1), u8 kind, string origin node id, then the body of the kind. Integers
-// are LEB128 varints, strings a varint length then the bytes, optionals a 0/1 byte first.
+// Layout: u8 version (1, or 2 for a publication with metadata), u8 kind, string origin node id,
+// then the body of the kind. Integers are LEB128 varints, strings a varint length then the bytes,
+// optionals a 0/1 byte first.
 
 #include <chrono>
 #include <cstdint>
@@ -20,6 +21,12 @@
 namespace wps::redis {
 
 inline constexpr std::uint8_t kEnvelopeVersion = 1;
+// A publication whose message carries client metadata (spec §6.10) or is part of a group stream
+// (§6.8): version 1's publication body, then a varint count of metadata entries and each entry's
+// key and value, then a flag and, when set, the stream info (id, sequence id, end flag, error
+// flag and then name, message, optional userErrorCode). Written only for such messages, so a
+// cluster that never sees these preview features still speaks version 1 only.
+inline constexpr std::uint8_t kEnvelopeVersionMetadata = 2;
 
 struct PublicationEnvelope {
   std::string origin;  // node id of the publisher

@@ -72,7 +72,8 @@ const one = (f, n) => (f[n] ? f[n][f[n].length - 1] : undefined);
 export const up = {
   joinGroup: (group, ackId) => message([[6, 'bytes', message([[1, 'bytes', group], [2, 'varint', ackId]])]]),
   leaveGroup: (group, ackId) => message([[7, 'bytes', message([[1, 'bytes', group], [2, 'varint', ackId]])]]),
-  sendToGroup: (group, data, { ackId, noEcho } = {}) =>
+  // Preview (spec §6.10, §6.8): ttlSeconds, metadata ({key: value}), stream ({streamId, idleTimeoutMs}).
+  sendToGroup: (group, data, { ackId, noEcho, ttlSeconds, metadata, stream } = {}) =>
     message([
       [
         1,
@@ -82,13 +83,52 @@ export const up = {
           [2, 'varint', ackId],
           [3, 'bytes', data],
           [4, 'varint', noEcho === undefined ? undefined : noEcho ? 1 : 0],
+          [5, 'varint', ttlSeconds],
+          ...mapEntries(6, metadata),
+          [7, 'bytes', stream && message([[1, 'bytes', stream.streamId], [2, 'varint', stream.idleTimeoutMs]])],
         ]),
       ],
     ]),
-  event: (event, data, ackId) => message([[5, 'bytes', message([[1, 'bytes', event], [2, 'bytes', data], [3, 'varint', ackId]])]]),
+  event: (event, data, ackId, metadata) =>
+    message([[5, 'bytes', message([[1, 'bytes', event], [2, 'bytes', data], [3, 'varint', ackId], ...mapEntries(4, metadata)])]]),
+  streamData: (streamId, sequenceId, data) =>
+    message([[13, 'bytes', message([[1, 'bytes', streamId], [2, 'varint', sequenceId], [3, 'bytes', data]])]]),
+  streamEnd: (streamId, error) =>
+    message([
+      [
+        14,
+        'bytes',
+        message([
+          [1, 'bytes', streamId],
+          [2, 'bytes', error && message([[1, 'bytes', error.message], [2, 'bytes', error.userErrorCode]])],
+        ]),
+      ],
+    ]),
   sequenceAck: (id) => message([[8, 'bytes', message([[1, 'varint', id]])]]),
   ping: () => message([[9, 'bytes', Buffer.alloc(0)]]),
 };
+
+function mapEntries(number, map) {
+  return Object.entries(map ?? {}).map(([k, v]) => [number, 'bytes', message([[1, 'bytes', k], [2, 'bytes', v]])]);
+}
+
+function readMap(list) {
+  if (!list) return undefined;
+  const out = {};
+  for (const entry of list) {
+    const e = parse(entry);
+    out[one(e, 1)?.toString('utf8') ?? ''] = one(e, 2)?.toString('utf8') ?? '';
+  }
+  return out;
+}
+
+function readError(buf) {
+  if (!buf) return undefined;
+  const e = parse(buf);
+  const out = { name: one(e, 1)?.toString('utf8'), message: one(e, 2)?.toString('utf8') };
+  if (e[3]) out.userErrorCode = one(e, 3).toString('utf8');
+  return out;
+}
 
 // MessageData
 export const data = {
@@ -105,6 +145,17 @@ function readData(buf) {
   if (f[3]) return { kind: 'protobuf', value: Buffer.from(one(f, 3)) };
   if (f[4]) return { kind: 'json', value: one(f, 4).toString('utf8') };
   return { kind: 'none' };
+}
+
+// StreamInfo { stream_id = 1; stream_sequence_id = 2; end_of_stream = 3; error = 4 }
+function readStream(buf) {
+  const s = parse(buf);
+  return {
+    streamId: one(s, 1)?.toString('utf8') ?? '',
+    streamSequenceId: Number(one(s, 2) ?? 0n),
+    endOfStream: (one(s, 3) ?? 0n) === 1n,
+    error: readError(one(s, 4)),
+  };
 }
 
 /** Decodes a DownstreamMessage into a plain object. */
@@ -128,6 +179,8 @@ export function decodeDownstream(buf) {
       group: one(d, 2)?.toString('utf8'),
       data: d[3] ? readData(one(d, 3)) : undefined,
       sequenceId: d[4] ? Number(one(d, 4)) : undefined,
+      metadata: readMap(d[5]),
+      stream: d[6] ? readStream(one(d, 6)) : undefined,
     };
   }
   if (f[3]) {
@@ -145,5 +198,23 @@ export function decodeDownstream(buf) {
     if (s[2]) return { type: 'system', event: 'disconnected', message: one(parse(one(s, 2)), 2)?.toString('utf8') };
   }
   if (f[4]) return { type: 'pong' };
+  if (f[6]) {
+    const a = parse(one(f, 6));
+    return { type: 'streamAck', streamId: one(a, 1)?.toString('utf8') ?? '', expectedSequenceId: Number(one(a, 2) ?? 0n) };
+  }
+  if (f[7]) {
+    const n = parse(one(f, 7));
+    return {
+      type: 'streamNack',
+      streamId: one(n, 1)?.toString('utf8') ?? '',
+      name: one(n, 2)?.toString('utf8'),
+      message: one(n, 3)?.toString('utf8'),
+      expectedSequenceId: Number(one(n, 4) ?? 0n),
+    };
+  }
+  if (f[8]) {
+    const c = parse(one(f, 8));
+    return { type: 'streamClosed', streamId: one(c, 1)?.toString('utf8') ?? '', error: readError(one(c, 2)) };
+  }
   return { type: 'unknown' };
 }

@@ -494,3 +494,161 @@ TEST_P(PubSubTest, GroupPresenceEventsFollowJoinsAndLeaves) {
 
 }  // namespace
 }  // namespace wps::handler::test
+
+// ---- preview: group streams and invoke (spec §6.8, §6.9) ------------------------------------
+
+namespace wps::handler::test {
+namespace {
+
+TEST_P(PubSubTest, AGroupStreamReachesTheMembersInOrderWithItsIdentityAndEnd) {
+  auto pub = client({"p", "pat", {kSend}});
+  auto sub = client({"s", std::nullopt, {}, {"g"}});
+  say(*pub, wire().stream_start("g", "st"));
+  Received ack = take_one(*pub);
+  EXPECT_EQ(ack.kind, Kind::stream_ack);
+  EXPECT_EQ(ack.expected, 1U);
+  say(*pub, wire().stream_data("st", 1, "a"));
+  auto late = client({"l", std::nullopt, {}, {"g"}});  // joins mid-stream: gets the rest only
+  say(*pub, wire().stream_data("st", 3, "gap"));       // ahead: nack, not published
+  say(*pub, wire().stream_data("st", 2, "b"));
+  say(*pub, wire().stream_data("st", 1, "a"));  // behind: a duplicate, acked, not published
+  say(*pub, wire().stream_end("st"));
+  auto answers = take(*pub);
+  ASSERT_EQ(answers.size(), 5U);
+  EXPECT_EQ(answers[0].expected, 2U);
+  EXPECT_EQ(answers[1].kind, Kind::stream_nack);
+  EXPECT_EQ(answers[1].error_name, "InvalidSequenceId");
+  EXPECT_EQ(answers[1].expected, 2U);
+  EXPECT_EQ(answers[2].expected, 3U);
+  EXPECT_EQ(answers[3].kind, Kind::stream_ack);
+  EXPECT_EQ(answers[3].expected, 3U);
+  EXPECT_EQ(answers[4].kind, Kind::stream_closed);
+  EXPECT_TRUE(answers[4].error_name.empty());
+  for (const auto& a : answers)
+    EXPECT_FALSE(a.sequence_id);  // control messages are not numbered
+  auto got = take(*sub);
+  ASSERT_EQ(got.size(), 3U);
+  EXPECT_EQ(got[0].data, "a");
+  EXPECT_EQ(got[0].stream_id, "st");
+  EXPECT_EQ(got[0].stream_sequence_id, 1U);
+  EXPECT_EQ(got[1].data, "b");
+  EXPECT_EQ(got[1].stream_sequence_id, 2U);
+  EXPECT_TRUE(got[2].end_of_stream);
+  EXPECT_EQ(got[2].stream_sequence_id, 3U);
+  EXPECT_EQ(got[2].data, "");
+  EXPECT_EQ(got[2].sequence_id, reliable() ? std::optional<std::uint64_t>(3) : std::nullopt);
+  auto rest = take(*late);
+  ASSERT_EQ(rest.size(), 2U);
+  EXPECT_EQ(rest[0].data, "b");
+  EXPECT_EQ(rest[0].stream_sequence_id, 2U);
+  EXPECT_TRUE(rest[1].end_of_stream);
+  // Unknown now: StreamNotFound.
+  say(*pub, wire().stream_data("st", 3, "late"));
+  Received gone = take_one(*pub);
+  EXPECT_EQ(gone.kind, Kind::stream_closed);
+  EXPECT_EQ(gone.error_name, "StreamNotFound");
+  EXPECT_TRUE(take(*sub).empty());
+  EXPECT_FALSE(pub->closed_with());
+}
+
+TEST_P(PubSubTest, StreamStartsAreCheckedLikeSendToGroupAndBounded) {
+  config.limits.max_open_streams_per_connection = 1;
+  auto pub = client({"p", std::nullopt, {"webpubsub.sendToGroup.g"}});
+  say(*pub, wire().stream_start("other", "x"));
+  Received forbidden = take_one(*pub);
+  EXPECT_EQ(forbidden.kind, Kind::stream_closed);
+  EXPECT_EQ(forbidden.error_name, "Forbidden");
+  say(*pub, wire().stream_start("g", "s1"));
+  EXPECT_EQ(take_one(*pub).kind, Kind::stream_ack);
+  say(*pub, wire().stream_start("g", "s1"));
+  EXPECT_EQ(take_one(*pub).error_name, "BadRequest");  // already open
+  say(*pub, wire().stream_start("g", "s2"));
+  EXPECT_EQ(take_one(*pub).error_name, "BadRequest");  // over the limit
+  EXPECT_FALSE(pub->closed_with());
+}
+
+TEST_P(PubSubTest, AnOversizedFragmentEndsTheStreamAndAClosingPublisherCancelsItsStreams) {
+  config.limits.max_stream_chunk_bytes = 4;
+  auto pub = client({"p", std::nullopt, {kSend}});
+  auto sub = client({"s", std::nullopt, {}, {"g"}});
+  say(*pub, wire().stream_start("g", "big"));
+  say(*pub, wire().stream_data("big", 1, "12345"));
+  auto answers = take(*pub);
+  ASSERT_EQ(answers.size(), 2U);
+  EXPECT_EQ(answers[1].kind, Kind::stream_closed);
+  EXPECT_EQ(answers[1].error_name, "BadRequest");
+  Received end = take_one(*sub);
+  EXPECT_TRUE(end.end_of_stream);
+  EXPECT_EQ(end.error_name, "Cancelled");
+
+  say(*pub, wire().stream_start("g", "cut"));
+  say(*pub, wire().stream_data("cut", 1, "ok"));
+  take(*pub);
+  EXPECT_EQ(take_one(*sub).data, "ok");
+  pub->close(1000, "bye");
+  settle();
+  Received cancelled = take_one(*sub);
+  EXPECT_EQ(cancelled.stream_id, "cut");
+  EXPECT_TRUE(cancelled.end_of_stream);
+  EXPECT_EQ(cancelled.error_name, "Cancelled");
+  EXPECT_EQ(cancelled.stream_sequence_id, 2U);
+}
+
+// Invoke is JSON only.
+class InvokeTest : public PubSubTest {};
+INSTANTIATE_TEST_SUITE_P(Json, InvokeTest,
+                         ::testing::Values(ProtocolKind::json, ProtocolKind::json_reliable),
+                         [](const ::testing::TestParamInfo<ProtocolKind>& p) {
+                           return kind_name(p.param);
+                         });
+
+TEST_P(InvokeTest, AnInvocationDoesNotPauseTheSocketAndIsAnsweredOnceUnlessCancelled) {
+  upstream.handle_user("calc");
+  auto s = client({"c1"});
+  say(*s,
+      R"({"type":"invoke","invocationId":"1","target":"event","event":"calc","dataType":"text","data":"2+2"})");
+  say(*s, R"({"type":"invoke","invocationId":"2","target":"event","event":"calc"})");
+  EXPECT_FALSE(s->paused());
+  say(*s, R"({"type":"invoke","invocationId":"1","event":"calc"})");  // "1" is pending
+  say(*s, wire().ping());
+  auto got = take(*s);
+  ASSERT_EQ(got.size(), 2U);
+  EXPECT_EQ(got[0].kind, Kind::invoke_response);
+  EXPECT_EQ(got[0].invocation_id, "1");
+  EXPECT_EQ(got[0].error_name, "BadRequest");
+  EXPECT_EQ(got[1].kind, Kind::pong);
+  ASSERT_EQ(upstream.pending_user_events(), 2U);
+  auto first = upstream.take_user_event();
+  auto second = upstream.take_user_event();
+  EXPECT_EQ(first.payload.bytes, "2+2");
+  EXPECT_EQ(second.payload.type, protocol::DataType::text);  // no payload: empty text
+  EXPECT_EQ(second.payload.bytes, "");
+  say(*s, R"({"type":"cancelInvocation","invocationId":"2"})");
+  core::UserEventResult result;
+  result.ok = true;
+  result.reply = protocol::Payload{protocol::DataType::text, "4"};
+  second.done(result);  // cancelled: no answer
+  first.done(result);
+  settle();
+  got = take(*s);
+  ASSERT_EQ(got.size(), 1U);
+  EXPECT_EQ(got[0].invocation_id, "1");
+  EXPECT_TRUE(got[0].success);
+  EXPECT_EQ(got[0].data, "4");
+  EXPECT_FALSE(got[0].sequence_id);
+  // Failures and no handler: InternalServerError; other targets: BadRequest.
+  say(*s, R"({"type":"invoke","invocationId":"3","event":"calc"})");
+  upstream.take_user_event().done(core::UserEventResult{});
+  say(*s, R"({"type":"invoke","invocationId":"4","event":"nohandler"})");
+  say(*s, R"({"type":"invoke","invocationId":"5","target":"x","event":"calc"})");
+  settle();
+  got = take(*s);
+  ASSERT_EQ(got.size(), 3U);
+  EXPECT_EQ(got[0].error_name, "InternalServerError");
+  EXPECT_EQ(got[1].error_name, "InternalServerError");
+  EXPECT_EQ(got[2].error_name, "BadRequest");
+  EXPECT_FALSE(s->closed_with());
+}
+
+}  // namespace
+}  // namespace wps::handler::test

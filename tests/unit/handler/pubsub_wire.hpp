@@ -23,7 +23,18 @@ enum class Format { json, protobuf };
 
 // One message from the server as the client reads it.
 struct Received {
-  enum class Kind { ack, message, connected, disconnected, pong, unreadable };
+  enum class Kind {
+    ack,
+    message,
+    connected,
+    disconnected,
+    pong,
+    stream_ack,
+    stream_nack,
+    stream_closed,
+    invoke_response,
+    unreadable
+  };
   Kind kind = Kind::unreadable;
   // ack
   std::uint64_t ack_id = 0;
@@ -40,6 +51,12 @@ struct Received {
   std::optional<std::string> user_id;
   std::optional<std::string> reconnection_token;
   std::string reason;
+  // preview: streams (answers, and `message`'s stream info), invokeResponse
+  std::string stream_id;
+  std::uint64_t expected = 0;
+  std::optional<std::uint64_t> stream_sequence_id;
+  bool end_of_stream = false;
+  std::string invocation_id;
 };
 
 class Wire {
@@ -83,6 +100,24 @@ class Wire {
     return ld(8, vf(1, id));
   }
   std::string ping() const { return json() ? R"({"type":"ping"})" : ld(9, ""); }
+  // Preview group streams (spec §6.8).
+  std::string stream_start(const std::string& group, const std::string& id) const {
+    if (json())
+      return R"({"type":"sendToGroup","group":)" + quote(group) + R"(,"stream":{"streamId":)" +
+             quote(id) + "}}";
+    return ld(1, ld(1, group) + ld(7, ld(1, id)));
+  }
+  std::string stream_data(const std::string& id, std::uint64_t seq, const std::string& text) const {
+    if (json())
+      return R"({"type":"streamData","streamId":)" + quote(id) + R"(,"streamSequenceId":)" +
+             std::to_string(seq) + R"(,"dataType":"text","data":)" + quote(text) + "}";
+    return ld(13, ld(1, id) + vf(2, seq) + ld(3, ld(1, text)));
+  }
+  std::string stream_end(const std::string& id) const {
+    if (json())
+      return R"({"type":"streamEnd","streamId":)" + quote(id) + "}";
+    return ld(14, ld(1, id));
+  }
   // Well-formed for the frame type but not a protocol message.
   std::string garbage() const { return json() ? R"({"type":"dance"})" : std::string("\x0a\x05x"); }
 
@@ -154,6 +189,36 @@ class Wire {
       r.data = str("data").value_or("<not text>");
       if (const auto* s = o.if_contains("sequenceId"))
         r.sequence_id = s->to_number<std::uint64_t>();
+      if (const auto* st = o.if_contains("stream")) {
+        r.stream_id = std::string(st->at("streamId").as_string());
+        r.stream_sequence_id = st->at("streamSequenceId").to_number<std::uint64_t>();
+        if (const auto* e = st->as_object().if_contains("endOfStream"))
+          r.end_of_stream = e->as_bool();
+        if (const auto* e = st->as_object().if_contains("error"))
+          r.error_name = std::string(e->at("name").as_string());
+      }
+    } else if (type == "streamAck" || type == "streamNack" || type == "streamClosed") {
+      r.kind = type == "streamAck"    ? Received::Kind::stream_ack
+               : type == "streamNack" ? Received::Kind::stream_nack
+                                      : Received::Kind::stream_closed;
+      r.stream_id = str("streamId").value_or("");
+      if (const auto* e = o.if_contains("expectedSequenceId"))
+        r.expected = e->to_number<std::uint64_t>();
+      if (type == "streamNack")
+        r.error_name = str("name").value_or("");
+      if (const auto* e = o.if_contains("error")) {
+        r.error_name = std::string(e->at("name").as_string());
+        r.error_message = std::string(e->at("message").as_string());
+      }
+    } else if (type == "invokeResponse") {
+      r.kind = Received::Kind::invoke_response;
+      r.invocation_id = str("invocationId").value_or("");
+      r.success = o.at("success").as_bool();
+      r.data = str("data").value_or("<not text>");
+      if (const auto* e = o.if_contains("error")) {
+        r.error_name = std::string(e->at("name").as_string());
+        r.error_message = std::string(e->at("message").as_string());
+      }
     } else if (type == "system" && str("event") == "connected") {
       r.kind = Received::Kind::connected;
       r.connection_id = str("connectionId").value_or("");
@@ -196,6 +261,23 @@ class Wire {
         r.group = d->group;
         r.data = d->data_case == 1 ? d->data : "<not text>";
         r.sequence_id = d->sequence_id;
+        if (d->has_stream) {
+          r.stream_id = d->stream_id;
+          r.stream_sequence_id = d->stream_sequence_id;
+          r.end_of_stream = d->end_of_stream;
+          r.error_name = d->stream_error_name;
+        }
+        break;
+      case Downstream::Kind::stream_ack:
+      case Downstream::Kind::stream_nack:
+      case Downstream::Kind::stream_closed:
+        r.kind = d->kind == Downstream::Kind::stream_ack    ? Received::Kind::stream_ack
+                 : d->kind == Downstream::Kind::stream_nack ? Received::Kind::stream_nack
+                                                            : Received::Kind::stream_closed;
+        r.stream_id = d->stream_id;
+        r.expected = d->expected_sequence_id;
+        r.error_name = d->error_name;
+        r.error_message = d->error_message;
         break;
       case Downstream::Kind::connected:
         r.kind = Received::Kind::connected;
@@ -219,8 +301,9 @@ class Wire {
 };
 
 inline std::ostream& operator<<(std::ostream& os, Received::Kind kind) {
-  static constexpr const char* kNames[] = {"ack",          "message", "connected",
-                                           "disconnected", "pong",    "unreadable"};
+  static constexpr const char* kNames[] = {
+      "ack",        "message",     "connected",     "disconnected",    "pong",
+      "stream_ack", "stream_nack", "stream_closed", "invoke_response", "unreadable"};
   return os << kNames[static_cast<int>(kind)];
 }
 

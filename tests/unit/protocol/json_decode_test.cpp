@@ -415,3 +415,119 @@ TEST(JsonDecode, EventNameRules) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(JsonDecode, SendToGroupTtlAndMetadata) {
+  const auto m = decode_as<SendToGroup>(
+      R"({"type":"sendToGroup","group":"g","data":"x","dataType":"text","ttlSeconds":300,)"
+      R"("metadata":{"Zk":"1","a":"b c","Zk":"2"}})");
+  EXPECT_EQ(m.ttl_seconds, 300u);
+  // Keys as sent, in order; a repeated key keeps its first place with the last value.
+  EXPECT_EQ(m.metadata, (Metadata{{"Zk", "2"}, {"a", "b c"}}));
+  const auto none = decode_as<SendToGroup>(
+      R"({"type":"sendToGroup","group":"g","data":1,"ttlSeconds":null,"metadata":null})");
+  EXPECT_EQ(none.ttl_seconds, 0u);
+  EXPECT_TRUE(none.metadata.empty());
+  // Metadata without data: an empty text payload.
+  const auto only =
+      decode_as<SendToGroup>(R"({"type":"sendToGroup","group":"g","metadata":{"k":"v"}})");
+  EXPECT_EQ(only.data.type, DataType::text);
+  EXPECT_EQ(only.data.bytes, "");
+  const auto event = decode_as<Event>(R"({"type":"event","event":"e","metadata":{"k":"v"}})");
+  EXPECT_EQ(event.metadata, (Metadata{{"k", "v"}}));
+  EXPECT_EQ(event.data.type, DataType::text);
+}
+
+TEST(JsonDecode, TtlAndMetadataValidation) {
+  EXPECT_EQ(expect_rejected(R"({"type":"sendToGroup","group":"g","data":1,"ttlSeconds":301})"),
+            "Property 'ttlSeconds' is out of range. Allowed range is [0,300].");
+  expect_rejected(R"({"type":"sendToGroup","group":"g","data":1,"ttlSeconds":-1})");
+  expect_rejected(R"({"type":"sendToGroup","group":"g","data":1,"ttlSeconds":1.5})");
+  expect_rejected(R"({"type":"sendToGroup","group":"g","data":1,"ttlSeconds":"5"})");
+  expect_rejected(R"({"type":"sendToGroup","group":"g","data":1,"metadata":[]})");
+  expect_rejected(R"({"type":"sendToGroup","group":"g","data":1,"metadata":{"k":1}})");
+  expect_rejected(R"({"type":"sendToGroup","group":"g","data":1,"metadata":{"a b":"v"}})");
+  expect_rejected(R"({"type":"sendToGroup","group":"g","data":1,"metadata":{"":"v"}})");
+  expect_rejected(R"({"type":"event","event":"e","metadata":{"k":"\r\nX-Injected: 1"}})");
+  expect_rejected(R"({"type":"event","event":"e","metadata":{"k":"\u00e9"}})");
+  const std::string long_key(257, 'k');
+  expect_rejected(R"({"type":"event","event":"e","metadata":{")" + long_key + R"(":"v"}})");
+  decode_as<Event>(R"({"type":"event","event":"e","metadata":{")" + long_key.substr(1) +
+                   R"(":"v"}})");
+  // 9 entries of 1000-char values: over 8192 in total.
+  std::string big = R"({"type":"event","event":"e","metadata":{)";
+  for (int i = 0; i < 9; ++i)
+    big += (i ? "," : "") + std::string("\"k") + std::to_string(i) + "\":\"" +
+           std::string(1000, 'v') + "\"";
+  big += "}}";
+  expect_rejected(big);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(JsonDecode, InvokeAndCancel) {
+  const auto invoke = decode_as<Invoke>(
+      R"({"type":"invoke","invocationId":"7","target":"event","event":"calc","dataType":"json","data":{"a":1}})");
+  EXPECT_EQ(invoke.invocation_id, "7");
+  EXPECT_EQ(invoke.target, "event");
+  EXPECT_EQ(invoke.event, "calc");
+  ASSERT_TRUE(invoke.data.has_value());
+  EXPECT_EQ(invoke.data->bytes, R"({"a":1})");
+  const auto bare = decode_as<Invoke>(R"({"type":"invoke","invocationId":"x","event":"e"})");
+  EXPECT_FALSE(bare.data.has_value());
+  EXPECT_EQ(bare.target, "event");
+  // Another target is decoded (the handler answers BadRequest).
+  EXPECT_EQ(
+      decode_as<Invoke>(R"({"type":"invoke","invocationId":"x","target":"t","event":"e"})").target,
+      "t");
+  EXPECT_EQ(decode_as<CancelInvocation>(R"({"type":"cancelInvocation","invocationId":"7"})")
+                .invocation_id,
+            "7");
+  expect_rejected(R"({"type":"invoke","invocationId":"","event":"e"})");
+  expect_rejected(R"({"type":"invoke","invocationId":1,"event":"e"})");
+  expect_rejected(R"({"type":"invoke","invocationId":"1"})");
+  expect_rejected(R"({"type":"invoke","invocationId":"1","event":"e","data":"x"})");
+  expect_rejected(R"({"type":"invoke","invocationId":"1","event":"e","dataType":"text"})");
+  expect_rejected(R"({"type":"cancelInvocation"})");
+}
+
+TEST(JsonDecode, GroupStreams) {
+  const auto start = decode_as<SendToGroup>(
+      R"({"type":"sendToGroup","group":"g","noEcho":true,"ackId":3,"stream":{"streamId":"s","idleTimeoutMs":500}})");
+  ASSERT_TRUE(start.stream.has_value());
+  EXPECT_EQ(start.stream->stream_id, "s");
+  EXPECT_EQ(start.stream->idle_timeout_ms, 500u);
+  EXPECT_TRUE(start.stream->invalid.empty());
+  EXPECT_FALSE(start.ack_id.has_value());  // a start is never acknowledged
+  EXPECT_TRUE(start.no_echo);
+  EXPECT_FALSE(
+      decode_as<SendToGroup>(R"({"type":"sendToGroup","group":"g","stream":{"streamId":""}})")
+          .stream->invalid.empty());
+  EXPECT_FALSE(
+      decode_as<SendToGroup>(
+          R"({"type":"sendToGroup","group":"g","stream":{"streamId":"s","idleTimeoutMs":0}})")
+          .stream->invalid.empty());
+  EXPECT_FALSE(decode_as<SendToGroup>(
+                   R"({"type":"sendToGroup","group":"g","data":1,"stream":{"streamId":"s"}})")
+                   .stream->invalid.empty());
+  expect_rejected(R"({"type":"sendToGroup","group":"g","stream":{}})");
+  const auto data = decode_as<StreamData>(
+      R"({"type":"streamData","streamId":"s","streamSequenceId":2,"dataType":"binary","data":"AQI="})");
+  EXPECT_EQ(data.sequence_id, 2u);
+  EXPECT_EQ(data.data.bytes, "\x01\x02");
+  EXPECT_FALSE(decode_as<StreamData>(R"({"type":"streamData","streamId":"s"})").sequence_id);
+  expect_rejected(R"({"type":"streamData","streamId":"s","streamSequenceId":2})");
+  expect_rejected(R"({"type":"streamData","streamId":"s","data":"x"})");
+  expect_rejected(R"({"type":"streamData"})");
+  const auto end = decode_as<StreamEnd>(
+      R"({"type":"streamEnd","streamId":"s","error":{"message":"m","userErrorCode":"E"}})");
+  ASSERT_TRUE(end.error.has_value());
+  EXPECT_EQ(end.error->message, "m");
+  EXPECT_EQ(end.error->user_error_code, "E");
+  expect_rejected(R"({"type":"streamEnd","streamId":"s","error":{"message":1}})");
+}
+
+}  // namespace

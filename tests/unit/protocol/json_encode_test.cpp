@@ -237,3 +237,68 @@ TEST(JsonEncode, EmptyJsonPayloadBecomesNull) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(JsonEncode, DataMessageMetadata) {
+  DataMessageView view;
+  view.from = MessageSource::server;
+  view.type = DataType::text;
+  view.data = "x";
+  const Metadata metadata{{"Zk", "v\"1"}, {"a", ""}};
+  view.metadata = &metadata;
+  const std::string out = codec::encode_data_message(view);
+  EXPECT_EQ(
+      out,
+      R"({"type":"message","from":"server","dataType":"text","data":"x","metadata":{"Zk":"v\"1","a":""}})");
+  parse_strict(codec::with_sequence_id(out, 4));
+  const Metadata empty;
+  view.metadata = &empty;
+  EXPECT_EQ(codec::encode_data_message(view).find("metadata"), std::string::npos);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(JsonEncode, InvokeResponses) {
+  EXPECT_EQ(
+      codec::encode_invoke_response({"1", Payload{DataType::text, "hi"}, std::nullopt}),
+      R"({"type":"invokeResponse","invocationId":"1","success":true,"dataType":"text","data":"hi"})");
+  EXPECT_EQ(codec::encode_invoke_response({"2", std::nullopt, std::nullopt}),
+            R"({"type":"invokeResponse","invocationId":"2","success":true})");
+  EXPECT_EQ(
+      codec::encode_invoke_response({"3", std::nullopt, AckError{"InternalServerError", "x"}}),
+      R"({"type":"invokeResponse","invocationId":"3","success":false,"error":{"name":"InternalServerError","message":"x"}})");
+}
+
+TEST(JsonEncode, StreamMessages) {
+  EXPECT_EQ(codec::encode_stream_ack({"s", 1}),
+            R"({"type":"streamAck","streamId":"s","expectedSequenceId":1})");
+  EXPECT_EQ(
+      codec::encode_stream_nack({"s", "InvalidSequenceId", "m", 2}),
+      R"({"type":"streamNack","streamId":"s","expectedSequenceId":2,"name":"InvalidSequenceId","message":"m"})");
+  EXPECT_EQ(codec::encode_stream_closed({"s", std::nullopt}),
+            R"({"type":"streamClosed","streamId":"s"})");
+  EXPECT_EQ(
+      codec::encode_stream_closed({"s", AckError{"StreamNotFound", "m"}}),
+      R"({"type":"streamClosed","streamId":"s","error":{"name":"StreamNotFound","message":"m"}})");
+  const StreamInfo fragment{"s", 1, false, std::nullopt};
+  DataMessageView view;
+  view.from = MessageSource::group;
+  view.group = "g";
+  view.type = DataType::text;
+  view.data = "a";
+  view.stream = &fragment;
+  EXPECT_EQ(
+      codec::encode_data_message(view),
+      R"({"type":"message","from":"group","fromUserId":null,"group":"g","dataType":"text","data":"a","stream":{"streamId":"s","streamSequenceId":1}})");
+  const StreamInfo end{"s", 2, true, StreamError{"UserError", "m", "E"}};
+  view.stream = &end;
+  view.data = "";
+  EXPECT_EQ(
+      codec::encode_data_message(view),
+      R"({"type":"message","from":"group","fromUserId":null,"group":"g","dataType":"text","data":"","stream":{"streamId":"s","streamSequenceId":2,"endOfStream":true,"error":{"name":"UserError","message":"m","userErrorCode":"E"}}})");
+}
+
+}  // namespace

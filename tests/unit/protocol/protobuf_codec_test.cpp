@@ -186,13 +186,53 @@ TEST(ProtobufDecode, SendToGroupJsonKeptVerbatim) {
   EXPECT_EQ(spaced.data.bytes, " [1, 2] ");
 }
 
-TEST(ProtobufDecode, SendToGroupIgnoresTtlAndMetadata) {
-  // ttl_seconds = 60 (28 3c), metadata {"k": "v"} (32 06 0a 01 6b 12 01 76)
+TEST(ProtobufDecode, SendToGroupTtlAndMetadata) {
+  // ttl_seconds = 60 (28 3c), metadata {"k": "v"} (32 06 0a 01 6b 12 01 76), {"k2": ""}
   const auto message = decode_as<SendToGroup>(
       ld(1, ld(1, "g") + ld(3, ld(1, "x")) + bytes({0x28, 0x3c}) +
                 bytes({0x32, 0x06, 0x0a, 0x01, 0x6b, 0x12, 0x01, 0x76}) + ld(6, ld(1, "k2"))));
   EXPECT_EQ(message.group, "g");
   EXPECT_EQ(message.data.bytes, "x");
+  EXPECT_EQ(message.ttl_seconds, 60u);
+  EXPECT_EQ(message.metadata, (Metadata{{"k", "v"}, {"k2", ""}}));
+  // A repeated key: the last entry wins, in the first one's place (protobuf map semantics).
+  const auto repeated =
+      decode_as<SendToGroup>(ld(1, ld(1, "g") + ld(6, ld(1, "a") + ld(2, "1")) + ld(6, ld(1, "b")) +
+                                       ld(6, ld(1, "a") + ld(2, "2"))));
+  EXPECT_EQ(repeated.metadata, (Metadata{{"a", "2"}, {"b", ""}}));
+  // Metadata without data: an empty text payload (spec §6.10).
+  EXPECT_EQ(repeated.data.type, DataType::text);
+  EXPECT_EQ(repeated.data.bytes, "");
+  const auto event = decode_as<Event>(ld(5, ld(1, "e") + ld(4, ld(1, "m") + ld(2, "v"))));
+  EXPECT_EQ(event.metadata, (Metadata{{"m", "v"}}));
+  EXPECT_EQ(event.data.type, DataType::text);
+}
+
+TEST(ProtobufDecode, TtlAndMetadataOutOfRange) {
+  EXPECT_EQ(expect_rejected(ld(1, ld(1, "g") + ld(3, ld(1, "x")) + bytes({0x28, 0xad, 0x02}))),
+            "Property 'ttlSeconds' is out of range. Allowed range is [0,300].");  // 301
+  decode_as<SendToGroup>(ld(1, ld(1, "g") + ld(3, ld(1, "x")) + bytes({0x28, 0xac, 0x02})));
+  expect_rejected(ld(1, ld(1, "g") + ld(3, ld(1, "x")) + ld(6, ld(1, "a b"))));  // key char
+  expect_rejected(ld(1, ld(1, "g") + ld(3, ld(1, "x")) + ld(6, ld(2, "v"))));    // empty key
+  expect_rejected(ld(5, ld(1, "e") + ld(4, ld(1, "k") + ld(2, "a\nb"))));        // control char
+  expect_rejected(
+      ld(5, ld(1, "e") + ld(4, ld(1, "k") + ld(2, std::string(1025, 'v')))));  // value > 1024
+}
+
+TEST(ProtobufEncode, DataMessageMetadata) {
+  DataMessageView view;
+  view.from = MessageSource::group;
+  view.group = "g";
+  view.type = DataType::text;
+  view.data = "x";
+  const Metadata metadata{{"K", "v"}, {"e", ""}};
+  view.metadata = &metadata;
+  const Downstream d = parse_or_fail(pb::encode_data_message(view));
+  EXPECT_EQ(d.metadata, metadata);
+  EXPECT_EQ(d.data, "x");
+  const Downstream stamped = parse_or_fail(pb::with_sequence_id(pb::encode_data_message(view), 3));
+  EXPECT_EQ(stamped.metadata, metadata);
+  EXPECT_EQ(stamped.sequence_id, 3u);
 }
 
 TEST(ProtobufDecode, EventWithText) {
@@ -221,7 +261,8 @@ TEST(ProtobufDecode, EventWithBinaryJsonProtobufAndMetadata) {
   EXPECT_EQ(binary.event, "my.event-1");
   EXPECT_EQ(binary.data.type, DataType::binary);
   EXPECT_EQ(binary.data.bytes, "\x01\x02");
-  const auto json = decode_as<Event>(ld(5, ld(1, "E") + ld(2, ld(4, "\"s\"")) + ld(4, "")));
+  // (A metadata entry with an empty key is invalid, as in JSON: spec §6.10.)
+  const auto json = decode_as<Event>(ld(5, ld(1, "E") + ld(2, ld(4, "\"s\"")) + ld(4, ld(1, "k"))));
   EXPECT_EQ(json.event, "E");
   EXPECT_EQ(json.data.type, DataType::json);
   EXPECT_EQ(json.data.bytes, "\"s\"");
@@ -319,10 +360,9 @@ TEST(ProtobufDecode, LastOneofMemberWins) {
   EXPECT_EQ(leave.group, "b");
   EXPECT_FALSE(leave.ack_id.has_value());
   decode_as<Ping>(ld(1, ld(1, "g")) + ld(9, ""));
-  // Streaming overridden by a later supported case is fine.
+  // Stream messages are oneof members like the others.
   decode_as<JoinGroup>(ld(13, "") + ld(6, ld(1, "g")));
-  // ... and the other way round is not.
-  EXPECT_EQ(expect_rejected(ld(6, ld(1, "g")) + ld(14, "")), "Streaming is not supported.");
+  EXPECT_EQ(decode_as<StreamEnd>(ld(6, ld(1, "g")) + ld(14, ld(1, "s"))).stream_id, "s");
 }
 
 // ---- decoding: rejections ----------------------------------------------------------------
@@ -335,11 +375,67 @@ TEST(ProtobufDecode, RejectsEmptyFrameAndMissingCase) {
   expect_rejected(bytes({0x78, 0x01}));  // unknown varint only
 }
 
-TEST(ProtobufDecode, RejectsStreaming) {
-  EXPECT_EQ(expect_rejected(bytes({0x6a, 0x00})), "Streaming is not supported.");
-  EXPECT_EQ(expect_rejected(bytes({0x72, 0x00})), "Streaming is not supported.");
-  // send_to_group with a stream start
-  EXPECT_EQ(expect_rejected(ld(1, ld(1, "g") + ld(7, ld(1, "s")))), "Streaming is not supported.");
+TEST(ProtobufDecode, GroupStreams) {
+  // A start: send_to_group.stream = 7, without data or ack.
+  const auto start = decode_as<SendToGroup>(
+      ld(1, ld(1, "g") + vf(2, 5) + vf(4, 1) + ld(7, ld(1, "s") + vf(2, 1000))));
+  ASSERT_TRUE(start.stream.has_value());
+  EXPECT_EQ(start.stream->stream_id, "s");
+  EXPECT_EQ(start.stream->idle_timeout_ms, 1000u);
+  EXPECT_TRUE(start.stream->invalid.empty());
+  EXPECT_FALSE(start.ack_id.has_value());
+  EXPECT_TRUE(start.no_echo);
+  // Starts the handler refuses (BadRequest), decoded rather than closing the connection.
+  EXPECT_FALSE(decode_as<SendToGroup>(ld(1, ld(1, "g") + ld(7, ""))).stream->invalid.empty());
+  EXPECT_FALSE(decode_as<SendToGroup>(ld(1, ld(1, "g") + ld(7, ld(1, "s") + vf(2, 0))))
+                   .stream->invalid.empty());
+  EXPECT_FALSE(decode_as<SendToGroup>(ld(1, ld(1, "g") + ld(3, ld(1, "x")) + ld(7, ld(1, "s"))))
+                   .stream->invalid.empty());
+  // Fragments, keep-alives, ends.
+  const auto fragment = decode_as<StreamData>(ld(13, ld(1, "s") + vf(2, 3) + ld(3, ld(2, "\x01"))));
+  EXPECT_EQ(fragment.stream_id, "s");
+  EXPECT_EQ(fragment.sequence_id, 3u);
+  EXPECT_EQ(fragment.data.type, DataType::binary);
+  EXPECT_EQ(fragment.data.bytes, "\x01");
+  EXPECT_FALSE(decode_as<StreamData>(ld(13, ld(1, "s"))).sequence_id.has_value());
+  expect_rejected(ld(13, ld(1, "s") + vf(2, 3)));           // number without data
+  expect_rejected(ld(13, ld(1, "s") + ld(3, ld(1, "x"))));  // data without number
+  const auto end = decode_as<StreamEnd>(ld(14, ld(1, "s") + ld(2, ld(1, "m") + ld(2, "E1"))));
+  ASSERT_TRUE(end.error.has_value());
+  EXPECT_EQ(end.error->message, "m");
+  EXPECT_EQ(end.error->user_error_code, "E1");
+  EXPECT_FALSE(decode_as<StreamEnd>(bytes({0x72, 0x00})).error.has_value());
+}
+
+TEST(ProtobufEncode, StreamAnswersAndInfo) {
+  const Downstream ack = parse_or_fail(pb::encode_stream_ack({"s", 4}));
+  EXPECT_EQ(ack.kind, Downstream::Kind::stream_ack);
+  EXPECT_EQ(ack.stream_id, "s");
+  EXPECT_EQ(ack.expected_sequence_id, 4u);
+  const Downstream nack = parse_or_fail(pb::encode_stream_nack({"s", "InvalidSequenceId", "m", 2}));
+  EXPECT_EQ(nack.kind, Downstream::Kind::stream_nack);
+  EXPECT_EQ(nack.error_name, "InvalidSequenceId");
+  EXPECT_EQ(nack.expected_sequence_id, 2u);
+  const Downstream closed =
+      parse_or_fail(pb::encode_stream_closed({"s", AckError{"StreamNotFound", "m"}}));
+  EXPECT_EQ(closed.kind, Downstream::Kind::stream_closed);
+  EXPECT_TRUE(closed.has_error);
+  EXPECT_EQ(closed.error_name, "StreamNotFound");
+  EXPECT_FALSE(parse_or_fail(pb::encode_stream_closed({"s", std::nullopt})).has_error);
+  const StreamInfo info{"s", 9, true, StreamError{"UserError", "m", "E"}};
+  DataMessageView view;
+  view.from = MessageSource::group;
+  view.group = "g";
+  view.type = DataType::text;
+  view.stream = &info;
+  const Downstream data = parse_or_fail(pb::with_sequence_id(pb::encode_data_message(view), 2));
+  EXPECT_TRUE(data.has_stream);
+  EXPECT_EQ(data.stream_id, "s");
+  EXPECT_EQ(data.stream_sequence_id, 9u);
+  EXPECT_TRUE(data.end_of_stream);
+  EXPECT_EQ(data.stream_error_name, "UserError");
+  EXPECT_EQ(data.user_error_code, "E");
+  EXPECT_EQ(data.sequence_id, 2u);
 }
 
 TEST(ProtobufDecode, RejectsTruncatedVarints) {

@@ -9,11 +9,22 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace wps::test::protobuf {
 
 struct Downstream {
-  enum class Kind { ack, data, connected, disconnected, pong };
+  enum class Kind {
+    ack,
+    data,
+    connected,
+    disconnected,
+    pong,
+    stream_ack,
+    stream_nack,
+    stream_closed
+  };
   Kind kind = Kind::pong;
   // ack_message
   std::uint64_t ack_id = 0;
@@ -27,6 +38,18 @@ struct Downstream {
   std::uint32_t data_case = 0;  // MessageData field number: 1 text, 2 binary, 3 protobuf, 4 json
   std::string data;
   std::optional<std::uint64_t> sequence_id;
+  std::vector<std::pair<std::string, std::string>> metadata;  // DataMessage.metadata, in order
+  // DataMessage.stream (StreamInfo); stream_id and expected_sequence_id also for the stream
+  // answers, error_name / error_message for streamNack and streamClosed's error
+  bool has_stream = false;
+  std::string stream_id;
+  std::uint64_t stream_sequence_id = 0;
+  bool end_of_stream = false;
+  bool has_stream_error = false;
+  std::string stream_error_name;
+  std::string stream_error_message;
+  std::optional<std::string> user_error_code;
+  std::uint64_t expected_sequence_id = 0;
   // system_message.connected_message
   std::string connection_id;
   std::string user_id;
@@ -149,6 +172,43 @@ inline bool read_data(std::string_view in, Downstream& out) {
       });
     } else if (f.number == 4 && is_varint(f)) {
       out.sequence_id = f.value;
+    } else if (f.number == 5 && is_bytes(f)) {
+      std::pair<std::string, std::string> entry;
+      if (!for_each_field(f.bytes, [&](const RawField& e) {
+            if ((e.number != 1 && e.number != 2) || !is_bytes(e))
+              return false;
+            (e.number == 1 ? entry.first : entry.second).assign(e.bytes);
+            return true;
+          }))
+        return false;
+      out.metadata.push_back(std::move(entry));
+    } else if (f.number == 6 && is_bytes(f)) {
+      out.has_stream = true;
+      return for_each_field(f.bytes, [&](const RawField& i) {
+        if (i.number == 1 && is_bytes(i)) {
+          out.stream_id.assign(i.bytes);
+        } else if (i.number == 2 && is_varint(i)) {
+          out.stream_sequence_id = i.value;
+        } else if (i.number == 3 && is_varint(i)) {
+          out.end_of_stream = i.value != 0;
+        } else if (i.number == 4 && is_bytes(i)) {
+          out.has_stream_error = true;
+          return for_each_field(i.bytes, [&](const RawField& e) {
+            if (!is_bytes(e) || e.number < 1 || e.number > 3)
+              return false;
+            if (e.number == 1)
+              out.stream_error_name.assign(e.bytes);
+            else if (e.number == 2)
+              out.stream_error_message.assign(e.bytes);
+            else
+              out.user_error_code = std::string(e.bytes);
+            return true;
+          });
+        } else {
+          return false;
+        }
+        return true;
+      });
     } else {
       return false;
     }
@@ -198,6 +258,38 @@ inline bool read_system(std::string_view in, Downstream& out) {
 
 }  // namespace detail
 
+namespace detail {
+// StreamAck (6) { stream_id = 1; expected = 2 }, StreamNack (7) { stream_id = 1; name = 2;
+// message = 3; expected = 4 }, StreamClosed (8) { stream_id = 1; error = 2 { name; message } }.
+inline bool read_stream_answer(std::uint32_t kind, std::string_view in, Downstream& out) {
+  out.kind = kind == 6   ? Downstream::Kind::stream_ack
+             : kind == 7 ? Downstream::Kind::stream_nack
+                         : Downstream::Kind::stream_closed;
+  return for_each_field(in, [&](const RawField& f) {
+    if (f.number == 1 && is_bytes(f)) {
+      out.stream_id.assign(f.bytes);
+    } else if (kind == 6 && f.number == 2 && is_varint(f)) {
+      out.expected_sequence_id = f.value;
+    } else if (kind == 7 && f.number == 4 && is_varint(f)) {
+      out.expected_sequence_id = f.value;
+    } else if (kind == 7 && (f.number == 2 || f.number == 3) && is_bytes(f)) {
+      (f.number == 2 ? out.error_name : out.error_message).assign(f.bytes);
+    } else if (kind == 8 && f.number == 2 && is_bytes(f)) {
+      out.has_error = true;
+      return for_each_field(f.bytes, [&](const RawField& e) {
+        if ((e.number != 1 && e.number != 2) || !is_bytes(e))
+          return false;
+        (e.number == 1 ? out.error_name : out.error_message).assign(e.bytes);
+        return true;
+      });
+    } else {
+      return false;
+    }
+    return true;
+  });
+}
+}  // namespace detail
+
 // Parses one DownstreamMessage holding exactly one oneof member.
 inline std::optional<Downstream> parse_downstream(std::string_view bytes) {
   using namespace detail;
@@ -221,6 +313,11 @@ inline std::optional<Downstream> parse_downstream(std::string_view bytes) {
     case 4:
       out.kind = Downstream::Kind::pong;
       ok = top.bytes.empty();
+      break;
+    case 6:
+    case 7:
+    case 8:
+      ok = read_stream_answer(top.number, top.bytes, out);
       break;
     default:
       break;

@@ -47,6 +47,47 @@ TEST(EnvelopeTest, PublicationRoundTrip) {
             Clock::time_point{});
 }
 
+TEST(EnvelopeTest, MetadataTravelsInVersionTwoOnly) {
+  const auto now = Clock::now();
+  core::Publication p;
+  p.hub = "chat";
+  p.scope = core::Scope::group;
+  p.target = "room";
+  auto m = std::make_shared<core::Message>();
+  m->from = protocol::MessageSource::group;
+  m->group = "room";
+  m->payload = {protocol::DataType::text, "hi"};
+  p.message = m;
+  // Without metadata: version 1, as before (nodes of an older release read it).
+  EXPECT_EQ(encode_publication("n", p, now)[0], '\x01');
+  m->metadata = {{"Zeta", "1"}, {"alpha", "two words"}};
+  const std::string bytes = encode_publication("n", p, now);
+  EXPECT_EQ(bytes[0], '\x02');
+  const DecodeResult d = decode_envelope(bytes, now);
+  ASSERT_TRUE(d.envelope) << d.error;
+  EXPECT_EQ(std::get<PublicationEnvelope>(*d.envelope).publication.message->metadata, m->metadata);
+  for (std::size_t cut = 0; cut < bytes.size(); ++cut)
+    EXPECT_FALSE(decode_envelope(bytes.substr(0, cut), now).envelope) << cut;
+  EXPECT_FALSE(decode_envelope(bytes + "x", now).envelope);
+  // A stream fragment's identity, and a terminal message with its error.
+  m->stream = protocol::StreamInfo{"s-1", 7, true, protocol::StreamError{"UserError", "m", "E1"}};
+  const auto with_stream = decode_envelope(encode_publication("n", p, now), now);
+  ASSERT_TRUE(with_stream.envelope) << with_stream.error;
+  EXPECT_EQ(std::get<PublicationEnvelope>(*with_stream.envelope).publication.message->stream,
+            m->stream);
+  m->metadata.clear();
+  m->stream = protocol::StreamInfo{"s-2", 1, false, std::nullopt};
+  const std::string fragment = encode_publication("n", p, now);
+  EXPECT_EQ(fragment[0], '\x02');
+  const auto d3 = decode_envelope(fragment, now);
+  ASSERT_TRUE(d3.envelope) << d3.error;
+  EXPECT_EQ(std::get<PublicationEnvelope>(*d3.envelope).publication.message->stream, m->stream);
+  // Version 2 is for publications only.
+  std::string reply = encode_reply("n", 1, core::CommandResult{});
+  reply[0] = 2;
+  EXPECT_FALSE(decode_envelope(reply, now).envelope);
+}
+
 TEST(EnvelopeTest, CommandAndReplyRoundTrip) {
   core::Command c;
   c.op = core::CommandOp::grant_permission;
