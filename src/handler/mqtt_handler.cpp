@@ -166,6 +166,18 @@ MqttHandler::~MqttHandler() = default;
 void MqttHandler::on_open(const std::shared_ptr<Socket>& socket) {
   socket_ = socket;
   timer_ = std::make_unique<boost::asio::steady_timer>(socket->executor());
+  // The MQTT handshake is part of the handshake: no CONNECT within limits.handshakeTimeoutMs
+  // closes the connection (the `connect` event, when there is one, has its own timeout).
+  timer_->expires_after(context_.config.limits.handshake_timeout);
+  timer_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    if (ec)
+      return;
+    auto self = weak.lock();
+    if (!self || self->state_ != State::awaiting_connect || !self->socket_)
+      return;
+    self->state_ = State::closed;
+    self->socket_->close(core::close_code::policy_violation, "No CONNECT packet in time.");
+  });
 }
 
 void MqttHandler::on_message(Socket& socket, bool binary, std::string_view data) {

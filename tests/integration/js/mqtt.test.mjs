@@ -28,7 +28,7 @@ const others = [];
 let seq = 0;
 
 before(async () => {
-  server = await startServer({ args: ['--max-message-bytes', '4096'] });
+  server = await startServer({ args: ['--max-message-bytes', '4096', '--handshake-timeout-ms', '1500'] });
   service = serviceClient(server, HUB);
 });
 
@@ -483,6 +483,14 @@ test('will messages: published on an abnormal end, not after a normal DISCONNECT
   const withWill = await mqttClient({ version: 5, options: { will: { topic: group, payload: 'asked will', qos: 0 } } });
   await withWill.endAsync(false, { reasonCode: 4 });
   await watcher.nextMessage((m) => m.payload.toString() === 'asked will');
+});
+
+test('a WebSocket that sends no CONNECT within the handshake timeout is closed (1008)', async () => {
+  const { q } = await rawMqtt();
+  const started = Date.now();
+  const close = await q.waitClose(5000);
+  assert.equal(close.code, 1008);
+  assert.ok(Date.now() - started >= 1000, 'not before the handshake timeout');
 });
 
 test('keep alive: silence beyond 1.5 x Keep Alive closes with DISCONNECT 0x8D', async () => {
