@@ -83,48 +83,137 @@ const core::Encoder& mqtt_encoder(std::uint8_t level) {
 // ---- MqttSession --------------------------------------------------------------------------
 
 MqttSession::MqttSession(Context& context, Registration registration,
-                         std::shared_ptr<core::ConnectionEvents> events, std::uint8_t level,
-                         std::weak_ptr<MqttHandler> handler, std::shared_ptr<Socket> socket)
+                         std::shared_ptr<core::ConnectionEvents> events, std::uint8_t level)
     : ClientHandler(context, std::move(registration), std::move(events), mqtt_encoder(level)),
-      level_(level),
-      handler_(std::move(handler)),
-      socket_(std::move(socket)) {}
+      level_(level) {}
 
-void MqttSession::deliver(const SharedFrame& frame) {
+SharedFrame MqttSession::for_subscriber_locked(const SharedFrame& frame) {
   const auto topic = mqtt::publish_topic(frame->data);
   if (!topic)
-    return;
+    return nullptr;
   Subscription subscription;  // QoS 1 unless subscribed otherwise
-  std::uint16_t packet_id = 0;
-  {
-    std::lock_guard lock(mutex_);
-    if (*topic != kServerMessagesTopic) {
-      auto it = subscriptions_.find(std::string(*topic));
-      if (it != subscriptions_.end())
-        subscription = it->second;
-    }
+  if (*topic != kServerMessagesTopic) {
+    auto it = subscriptions_.find(std::string(*topic));
+    if (it != subscriptions_.end())
+      subscription = it->second;
   }
-  if (subscription.qos > 0)
-    packet_id = next_packet_id();
-  if (subscription.qos == 0 && subscription.subscription_id == 0) {
-    socket_->send(frame);  // the shared encoding
-    return;
+  if (subscription.qos == 0 && subscription.subscription_id == 0)
+    return socket_ ? frame : nullptr;  // the shared encoding; offline QoS 0 is dropped
+  if (subscription.qos == 0 && !socket_)
+    return nullptr;
+  std::uint16_t packet_id = 0;
+  if (subscription.qos > 0) {
+    if (++next_packet_id_ == 0)
+      next_packet_id_ = 1;
+    packet_id = next_packet_id_;
   }
   auto requalified = mqtt::requalify_publish(frame->data, level_, subscription.qos, packet_id,
                                              subscription.subscription_id);
-  if (requalified)
-    socket_->send(protocol::make_frame(std::move(*requalified), true, frame->expires_at));
+  if (!requalified)
+    return nullptr;
+  return protocol::make_frame(std::move(*requalified), true, frame->expires_at);
+}
+
+void MqttSession::deliver(const SharedFrame& frame) {
+  std::shared_ptr<Socket> socket;
+  SharedFrame out;
+  {
+    std::lock_guard lock(mutex_);
+    if (ended_)
+      return;
+    if (!socket_) {
+      // Offline: messages wait for the session's next connection, within the limit of a
+      // connection's queue.
+      if (pending_.size() < context_.config.limits.max_pending_messages)
+        pending_.push_back(frame);
+      return;
+    }
+    out = for_subscriber_locked(frame);
+    socket = socket_;
+  }
+  if (out)
+    socket->send(std::move(out));
+}
+
+void MqttSession::attach(std::shared_ptr<Socket> socket, std::weak_ptr<MqttHandler> handler,
+                         SharedFrame first) {
+  std::vector<SharedFrame> waiting;
+  {
+    std::lock_guard lock(mutex_);
+    socket_ = socket;
+    handler_ = std::move(handler);
+    ++detachments_;
+    if (first)
+      socket->send(std::move(first));
+    waiting.swap(pending_);
+    for (const SharedFrame& frame : waiting) {
+      if (auto out = for_subscriber_locked(frame))
+        socket->send(std::move(out));
+    }
+  }
+}
+
+bool MqttSession::attached() const {
+  std::lock_guard lock(mutex_);
+  return socket_ != nullptr;
+}
+
+void MqttSession::detach(std::chrono::seconds expiry, boost::asio::any_io_executor executor) {
+  std::uint64_t detachment = 0;
+  {
+    std::lock_guard lock(mutex_);
+    socket_.reset();
+    handler_.reset();
+    detachment = ++detachments_;
+  }
+  // The timer owns itself until it fires: nothing has to cancel it from another thread.
+  auto timer = std::make_shared<boost::asio::steady_timer>(executor, expiry);
+  timer->async_wait([timer, weak = weak_from_this(), detachment](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self)
+      return;
+    {
+      std::lock_guard lock(self->mutex_);
+      if (self->detachments_ != detachment || self->socket_)
+        return;  // resumed since
+    }
+    self->end_session("Session expired.");
+  });
+}
+
+void MqttSession::end_session(const std::string& reason) {
+  {
+    std::lock_guard lock(mutex_);
+    if (ended_)
+      return;
+    ended_ = true;
+    pending_.clear();
+  }
+  leave_hub(reason);
+  context_.mqtt_sessions.remove(MqttSessions::key(hub()->name(), id()), this);
 }
 
 void MqttSession::close(std::uint16_t code, std::string reason) {
-  if (auto handler = handler_.lock()) {
+  std::shared_ptr<Socket> socket;
+  std::shared_ptr<MqttHandler> handler;
+  {
+    std::lock_guard lock(mutex_);
+    socket = socket_;
+    handler = handler_.lock();
+  }
+  if (!socket) {
+    // REST closes end a session that waits offline.
+    end_session(reason);
+    return;
+  }
+  if (handler) {
     std::lock_guard lock(handler->farewell_mutex_);
     if (!handler->farewell_)
       handler->farewell_.emplace(reason == kTakenOver ? mqtt::reason::session_taken_over
                                                       : mqtt::reason::administrative_action,
                                  reason);
   }
-  socket_->close(code, std::move(reason));
+  socket->close(code, std::move(reason));
 }
 
 void MqttSession::subscribe(const std::string& group, Subscription subscription) {
@@ -309,6 +398,15 @@ void MqttHandler::on_connect(mqtt::Connect& connect) {
     server_keep_alive_ = connect.keep_alive;
   }
   keep_alive_ = std::chrono::seconds(connect.keep_alive);
+  // How long the session outlives its network connection: 5.0 Session Expiry Interval, 3.1.1
+  // Clean Session 0; capped by the recovery window reliable clients get too.
+  const auto cap =
+      std::chrono::duration_cast<std::chrono::seconds>(context_.config.limits.recovery_window);
+  if (level_ == mqtt::k_level_5)
+    session_expiry_ = std::min<std::chrono::seconds>(
+        std::chrono::seconds(connect.properties.session_expiry_interval.value_or(0)), cap);
+  else
+    session_expiry_ = connect.clean_start ? std::chrono::seconds(0) : cap;
   if (connect.will) {
     if (!valid_will_topic(connect.will->topic))
       return refuse_connect(mqtt::reason::topic_name_invalid,
@@ -404,13 +502,46 @@ void MqttHandler::after_connect_event(core::ConnectResult result) {
   try_register(kTakeOverChecks);
 }
 
+mqtt::Connack MqttHandler::success_connack(bool session_present) const {
+  mqtt::Connack connack;
+  connack.session_present = session_present;
+  if (level_ == mqtt::k_level_5) {
+    auto& p = connack.properties;
+    p.retain_available = 0;
+    p.wildcard_subscription_available = 0;
+    p.shared_subscription_available = 0;
+    p.subscription_identifiers_available = 1;
+    p.maximum_qos = 1;
+    p.maximum_packet_size = static_cast<std::uint32_t>(
+        std::min<std::size_t>(context_.config.limits.max_message_bytes, 268435460));
+    p.server_keep_alive = server_keep_alive_;
+    if (assigned_id_)
+      p.assigned_client_identifier = connect_.client_id;
+    if (session_expiry_.count() > 0 && connect_.properties.session_expiry_interval &&
+        *connect_.properties.session_expiry_interval != session_expiry_.count())
+      p.session_expiry_interval = static_cast<std::uint32_t>(session_expiry_.count());
+    p.user_properties = connack_user_properties_;
+  }
+  return connack;
+}
+
 void MqttHandler::try_register(int checks_left) {
   if (state_ == State::closed)
     return;
   const auto hub = context_.node.hub(accept_.hub);
-  if (hub->connection_exists(connect_.client_id)) {
+  const std::string key = MqttSessions::key(hub->name(), connect_.client_id);
+  auto existing = context_.mqtt_sessions.find(key);
+  if (existing && !existing->attached()) {
+    // A session waiting offline: resumed, or discarded by Clean Start (and by a client of the
+    // other protocol version, whose packets it could not carry).
+    if (!connect_.clean_start && existing->level() == level_)
+      return resume(existing);
+    existing->end_session("");
+    existing.reset();
+  }
+  if (existing || hub->connection_exists(connect_.client_id)) {
     // The client id is online: that connection is taken over (closed), and this CONNECT waits
-    // for it to leave the hub.
+    // for it to leave the hub (or for its session to wait offline).
     if (checks_left == kTakeOverChecks)
       hub->close_connection(connect_.client_id, core::close_code::normal, std::string(kTakenOver));
     if (checks_left == 0)
@@ -437,34 +568,36 @@ void MqttHandler::try_register(int checks_left) {
   registration.kind = core::ProtocolKind::mqtt;
   registration.roles = accept_.roles;
   registration.groups = accept_.groups;
-  session_ = std::make_shared<MqttSession>(context_, std::move(registration), events_, level_,
-                                           weak_from_this(), socket_);
-  mqtt::Connack connack;
-  if (level_ == mqtt::k_level_5) {
-    auto& p = connack.properties;
-    p.retain_available = 0;
-    p.wildcard_subscription_available = 0;
-    p.shared_subscription_available = 0;
-    p.subscription_identifiers_available = 1;
-    p.maximum_qos = 1;
-    p.maximum_packet_size = static_cast<std::uint32_t>(
-        std::min<std::size_t>(context_.config.limits.max_message_bytes, 268435460));
-    p.server_keep_alive = server_keep_alive_;
-    if (assigned_id_)
-      p.assigned_client_identifier = connect_.client_id;
-    p.user_properties = connack_user_properties_;
-  }
+  session_ = std::make_shared<MqttSession>(context_, std::move(registration), events_, level_);
+  session_->attach(socket_, weak_from_this(), nullptr);
   // CONNACK goes out under the hub's lock, before any delivery (token groups) can reach it.
-  const std::string connack_bytes = mqtt::encode(connack, level_);
-  auto refusal = session_->join(std::weak_ptr<core::Client>(session_),
-                                [&] { socket_->send(protocol::make_frame(connack_bytes, true)); });
+  const std::string connack_bytes = mqtt::encode(success_connack(false), level_);
+  auto refusal = session_->join([&] { socket_->send(protocol::make_frame(connack_bytes, true)); });
   if (refusal) {
     session_.reset();
     return refuse_connect(mqtt::reason::quota_exceeded, *refusal);
   }
+  context_.mqtt_sessions.add(key, session_);
   state_ = State::connected;
   will_pending_ = connect_.will.has_value();
   events_->connected();
+  arm_keep_alive();
+  if (paused_) {
+    paused_ = false;
+    socket_->resume();
+    drain();
+  }
+}
+
+void MqttHandler::resume(const std::shared_ptr<MqttSession>& session) {
+  // The session keeps its identity, groups, subscriptions and permissions; the `connect`
+  // handler's userId/groups/roles do not apply, and no `connected` event is raised.
+  session_ = session;
+  events_ = session->events();
+  session_->attach(socket_, weak_from_this(),
+                   protocol::make_frame(mqtt::encode(success_connack(true), level_), true));
+  state_ = State::connected;
+  will_pending_ = connect_.will.has_value();
   arm_keep_alive();
   if (paused_) {
     paused_ = false;
@@ -633,6 +766,10 @@ void MqttHandler::on_disconnect(const mqtt::Disconnect& disconnect) {
   client_disconnected_ = true;
   client_disconnect_code_ = disconnect.code;
   client_disconnect_properties_ = disconnect.properties.user_properties;
+  if (disconnect.properties.session_expiry_interval)
+    session_expiry_ = std::min<std::chrono::seconds>(
+        std::chrono::seconds(*disconnect.properties.session_expiry_interval),
+        std::chrono::duration_cast<std::chrono::seconds>(context_.config.limits.recovery_window));
   will_pending_ = will_pending_ && level_ == mqtt::k_level_5 &&
                   disconnect.code == mqtt::reason::disconnect_with_will;
   std::string reason = disconnect.properties.reason_string.value_or("");
@@ -704,6 +841,12 @@ void MqttHandler::end(const std::string& reason) {
   publish_will();
   core::MqttDisconnectInfo info;
   info.initiated_by_client = client_disconnected_;
+  std::optional<std::uint8_t> server_code;
+  {
+    std::lock_guard lock(farewell_mutex_);
+    if (farewell_)
+      server_code = farewell_->first;
+  }
   if (client_disconnected_) {
     info.has_packet = true;
     info.code = client_disconnect_code_;
@@ -712,15 +855,19 @@ void MqttHandler::end(const std::string& reason) {
       for (const auto& property : client_disconnect_properties_)
         info.user_properties->emplace_back(property.name, property.value);
     }
-  } else if (level_ == mqtt::k_level_5) {
-    std::lock_guard lock(farewell_mutex_);
-    if (farewell_) {
-      info.has_packet = true;
-      info.code = farewell_->first;
-    }
+  } else if (level_ == mqtt::k_level_5 && server_code) {
+    info.has_packet = true;
+    info.code = *server_code;
   }
-  events_->set_mqtt_disconnect(std::move(info));
-  session_->leave(reason);
+  session_->events()->set_mqtt_disconnect(std::move(info));
+  // The session outlives the connection unless it has no expiry or the server ended it
+  // (REST close, shutdown).
+  const bool ended_by_server = server_code && *server_code == mqtt::reason::administrative_action;
+  if (session_expiry_.count() > 0 && !ended_by_server && socket_) {
+    session_->detach(session_expiry_, socket_->executor());
+    return;
+  }
+  session_->end_session(reason);
 }
 
 SharedFrame MqttHandler::on_closing(Socket&, std::string_view reason) {

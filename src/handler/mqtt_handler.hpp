@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "core/upstream.hpp"
 #include "handler/client_handler.hpp"
@@ -54,6 +55,8 @@ class MqttHandler final : public Handler, public std::enable_shared_from_this<Mq
   void on_connect(protocol::mqtt::Connect& connect);
   void after_connect_event(core::ConnectResult result);
   void try_register(int attempts_left);
+  void resume(const std::shared_ptr<MqttSession>& session);
+  protocol::mqtt::Connack success_connack(bool session_present) const;
   void refuse_connect(std::uint8_t reason_5, std::string reason_string,
                       std::vector<protocol::mqtt::UserProperty> user_properties = {});
   void on_subscribe(const protocol::mqtt::Subscribe& subscribe);
@@ -87,6 +90,7 @@ class MqttHandler final : public Handler, public std::enable_shared_from_this<Mq
   bool assigned_id_ = false;
   std::optional<std::uint16_t> server_keep_alive_;
   std::chrono::seconds keep_alive_{0};
+  std::chrono::seconds session_expiry_{0};  // how long the session outlives the connection
   std::chrono::steady_clock::time_point last_packet_{};
   std::unique_ptr<boost::asio::steady_timer> timer_;
   bool will_pending_ = false;  // the will is published unless a normal DISCONNECT cancels it
@@ -101,12 +105,15 @@ class MqttHandler final : public Handler, public std::enable_shared_from_this<Mq
   friend class MqttSession;
 };
 
-// The client the hub knows for one accepted CONNECT.
-class MqttSession final : public ClientHandler {
+// The client the hub knows: an MQTT session, from an accepted CONNECT until it ends. With a
+// Session Expiry Interval (5.0) or Clean Session 0 (3.1.1) it outlives its network connection
+// for min(interval, limits.recoveryWindowMs): it stays in the hub (REST sees it, deliveries at
+// QoS 1 wait for it, bounded by limits.maxPendingMessages) until a CONNECT with its client id
+// and Clean Start 0 resumes it, or it expires.
+class MqttSession final : public ClientHandler, public std::enable_shared_from_this<MqttSession> {
  public:
   MqttSession(Context& context, Registration registration,
-              std::shared_ptr<core::ConnectionEvents> events, std::uint8_t level,
-              std::weak_ptr<MqttHandler> handler, std::shared_ptr<Socket> socket);
+              std::shared_ptr<core::ConnectionEvents> events, std::uint8_t level);
 
   // Handler: the socket talks to MqttHandler, which drives the session.
   void on_open(const std::shared_ptr<Socket>&) override {}
@@ -118,11 +125,20 @@ class MqttSession final : public ClientHandler {
   void close(std::uint16_t code, std::string reason) override;
 
   // Registers in the hub; `on_added` runs before any delivery can reach the client.
-  std::optional<std::string> join(std::weak_ptr<core::Client> self,
-                                  const std::function<void()>& on_added) {
-    return join_hub(std::move(self), on_added);
+  std::optional<std::string> join(const std::function<void()>& on_added) {
+    return join_hub(weak_from_this(), on_added);
   }
-  void leave(const std::string& reason) { leave_hub(reason); }
+  // The network connection that carries the session: `first` (its CONNACK) is sent, then what
+  // waited while the session was offline.
+  void attach(std::shared_ptr<Socket> socket, std::weak_ptr<MqttHandler> handler,
+              SharedFrame first);
+  bool attached() const;
+  // The network connection is gone: the session waits `expiry` for a resuming CONNECT (its
+  // timer runs on `executor`).
+  void detach(std::chrono::seconds expiry, boost::asio::any_io_executor executor);
+  // Ends the session: leaves the hub (the `disconnected` event), forgets it.
+  void end_session(const std::string& reason);
+  std::uint8_t level() const { return level_; }
 
   struct Subscription {
     std::uint8_t qos = 1;
@@ -145,10 +161,17 @@ class MqttSession final : public ClientHandler {
   using ClientHandler::user_id;
 
  private:
+  // The frame `frame` becomes for this subscriber (its QoS, packet id, subscription id); null
+  // when a detached session drops it (QoS 0). Requires mutex_.
+  SharedFrame for_subscriber_locked(const SharedFrame& frame);
+
   const std::uint8_t level_;
-  const std::weak_ptr<MqttHandler> handler_;
-  const std::shared_ptr<Socket> socket_;
   mutable std::mutex mutex_;
+  std::weak_ptr<MqttHandler> handler_;
+  std::shared_ptr<Socket> socket_;    // null while detached
+  std::vector<SharedFrame> pending_;  // QoS 1 deliveries while detached
+  std::uint64_t detachments_ = 0;     // an expiry only ends the detachment that armed it
+  bool ended_ = false;
   // Options of the groups subscribed by SUBSCRIBE; groups joined otherwise (token, connect
   // handler, REST) deliver at QoS 1.
   std::unordered_map<std::string, Subscription> subscriptions_;

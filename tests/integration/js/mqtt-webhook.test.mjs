@@ -133,3 +133,27 @@ test('user events: PUBLISH to $webpubsub/server/events/echo, answer on .../succe
   assert.equal(r.packet.properties.correlationData.toString(), 'corr');
   assert.equal(r.packet.properties.userProperties['azure-status-code'], '200');
 });
+
+test('a resumed session raises connect again but no second connected; disconnected when the session ends', async () => {
+  const hub = 'mqttwh5';
+  const { handler, service } = await setup(hub, {
+    handleConnect(req, res) {
+      res.success();
+    },
+  });
+  const opts = { clean: false, properties: { sessionExpiryInterval: 30 } };
+  const first = await connect(service, { clientId: 'resumer', options: opts });
+  await handler.events.wait((e) => e.kind === 'connected', 5000, 'connected');
+  first.stream.destroy();
+  await new Promise((r) => setTimeout(r, 300));
+  const again = await connect(service, { clientId: 'resumer', options: opts });
+  assert.equal(again.connackPacket.sessionPresent, true);
+  await new Promise((r) => setTimeout(r, 300));
+  const kinds = handler.events.items.map((e) => e.kind);
+  assert.equal(kinds.filter((k) => k === 'connect').length, 2);
+  assert.equal(kinds.filter((k) => k === 'connected').length, 1);
+  assert.equal(kinds.filter((k) => k === 'disconnected').length, 0, 'a network drop does not end the session');
+  await service.closeConnection('resumer', { reason: 'done' });
+  const d = await handler.events.wait((e) => e.kind === 'disconnected', 5000, 'disconnected');
+  assert.equal(d.req.reason, 'done');
+});

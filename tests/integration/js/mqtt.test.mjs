@@ -51,20 +51,35 @@ async function mqttUrl({ roles = ALL, userId, groups, hub = HUB } = {}) {
 
 // An MQTT.js client; resolves once CONNACK arrived. Records every message.
 async function mqttClient({ version = 5, clientId = newId(), url, tokenOptions = {}, options = {} } = {}) {
-  const client = await mqtt.connectAsync(url ?? (await mqttUrl(tokenOptions)), {
+  // Listeners go on before CONNACK: a resumed session's waiting messages follow it at once.
+  const client = mqtt.connect(url ?? (await mqttUrl(tokenOptions)), {
     protocolVersion: version,
     clientId,
     reconnectPeriod: 0,
     connectTimeout: 5000,
     ...options,
   });
-  mqttClients.push(client);
   client.received = [];
   client.waiters = [];
   client.on('message', (topic, payload, packet) => {
     client.received.push({ topic, payload, packet });
     for (const w of client.waiters.splice(0)) w();
   });
+  try {
+    await withTimeout(
+      new Promise((resolve, reject) => {
+        client.once('connect', resolve);
+        client.once('error', reject);
+        client.once('close', () => reject(new Error('closed before CONNACK')));
+      }),
+      6000,
+      `CONNACK for ${clientId}`,
+    );
+  } catch (err) {
+    client.end(true);
+    throw err;
+  }
+  mqttClients.push(client);
   client.nextMessage = (pred = () => true, ms = 5000) =>
     withTimeout(
       new Promise((resolve) => {
@@ -483,6 +498,66 @@ test('will messages: published on an abnormal end, not after a normal DISCONNECT
   const withWill = await mqttClient({ version: 5, options: { will: { topic: group, payload: 'asked will', qos: 0 } } });
   await withWill.endAsync(false, { reasonCode: 4 });
   await watcher.nextMessage((m) => m.payload.toString() === 'asked will');
+});
+
+test('sessions: Session Expiry / Clean Session 0 keep the session across a network drop', async () => {
+  const group = newId('g');
+  const id = newId('sess');
+  const first = await mqttClient({ version: 5, clientId: id, options: { clean: false, properties: { sessionExpiryInterval: 30 } } });
+  assert.equal(first.connackPacket.sessionPresent, false);
+  await first.subscribeAsync(group, { qos: 1 });
+  first.stream.destroy(); // network failure
+  await delay(300);
+  // The session is still a connection for REST, and messages wait for it.
+  assert.equal(await service.connectionExists(id), true);
+  await service.group(group).sendToAll('while offline', { contentType: 'text/plain' });
+  const again = await mqttClient({ version: 5, clientId: id, options: { clean: false, properties: { sessionExpiryInterval: 30 } } });
+  assert.equal(again.connackPacket.sessionPresent, true);
+  const m = await again.nextMessage((x) => x.payload.toString() === 'while offline');
+  assert.equal(m.topic, group);
+  assert.equal(m.packet.qos, 1);
+  // Still subscribed without a new SUBSCRIBE.
+  await service.group(group).sendToAll('after resume', { contentType: 'text/plain' });
+  await again.nextMessage((x) => x.payload.toString() === 'after resume');
+  // Clean Start discards it: no session present, no longer in the group.
+  again.stream.destroy();
+  await delay(300);
+  const fresh = await mqttClient({ version: 5, clientId: id, options: { clean: true } });
+  assert.equal(fresh.connackPacket.sessionPresent, false);
+  await service.group(group).sendToAll('not for fresh', { contentType: 'text/plain' });
+  await delay(300);
+  assert.ok(!fresh.received.some((x) => x.payload.toString() === 'not for fresh'));
+  // A normal DISCONNECT of a session without expiry ends it.
+  await fresh.endAsync();
+  await eventually(async () => !(await service.connectionExists(id)), 3000, 'session ended');
+});
+
+test('sessions: 3.1.1 Clean Session 0 resumes; an expired session is gone', async () => {
+  const group = newId('g');
+  const id = newId('s311');
+  const first = await mqttClient({ version: 4, clientId: id, options: { clean: false } });
+  await first.subscribeAsync(group, { qos: 1 });
+  first.stream.destroy();
+  await delay(300);
+  await service.group(group).sendToAll('offline 311', { contentType: 'text/plain' });
+  const again = await mqttClient({ version: 4, clientId: id, options: { clean: false } });
+  assert.equal(again.connackPacket.sessionPresent, true);
+  await again.nextMessage((x) => x.payload.toString() === 'offline 311');
+  // Session Expiry Interval 1 s: gone 1 s after the drop.
+  const shortId = newId('short');
+  const short = await mqttClient({ version: 5, clientId: shortId, options: { clean: false, properties: { sessionExpiryInterval: 1 } } });
+  short.stream.destroy();
+  await delay(300);
+  assert.equal(await service.connectionExists(shortId), true);
+  await eventually(async () => !(await service.connectionExists(shortId)), 4000, 'session expired');
+  // REST close ends an offline session at once.
+  const closeId = newId('closed');
+  const c = await mqttClient({ version: 5, clientId: closeId, options: { clean: false, properties: { sessionExpiryInterval: 30 } } });
+  c.stream.destroy();
+  await delay(300);
+  assert.equal(await service.connectionExists(closeId), true);
+  await service.closeConnection(closeId);
+  assert.equal(await service.connectionExists(closeId), false);
 });
 
 test('a WebSocket that sends no CONNECT within the handshake timeout is closed (1008)', async () => {
