@@ -539,7 +539,11 @@ void MqttHandler::try_register(int checks_left) {
     existing->end_session("");
     existing.reset();
   }
-  if (existing || hub->connection_exists(connect_.client_id)) {
+  if (!existing && hub->connection_exists(connect_.client_id))
+    // Another protocol's connection has this id: MQTT takeover is for MQTT sessions only.
+    return refuse_connect(mqtt::reason::client_identifier_not_valid,
+                          "The client identifier is in use by another connection.");
+  if (existing) {
     // The client id is online: that connection is taken over (closed), and this CONNECT waits
     // for it to leave the hub (or for its session to wait offline).
     if (checks_left == kTakeOverChecks)

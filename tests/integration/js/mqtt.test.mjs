@@ -216,6 +216,11 @@ test('CONNACK refusals: client id, keep alive (3.1.1), unsupported version', asy
   const given = assigned.connackPacket.properties.assignedClientIdentifier;
   assert.match(given, /^[0-9a-zA-Z]+$/);
   assert.equal(await service.connectionExists(given), true);
+  // The connection id of a JSON client is not an MQTT client id to take over.
+  const json = await jsonClient(server, HUB, { roles: ALL });
+  others.push(json);
+  await assert.rejects(mqttClient({ version: 5, clientId: json.connected.connectionId }), (e) => e.code === 0x85);
+  assert.equal(await service.connectionExists(json.connected.connectionId), true);
   // Protocol level 3 (MQTT 3.1) and 6: CONNACK return code 1, then close.
   for (const level of [3, 6]) {
     const { ws, q } = await rawMqtt();
