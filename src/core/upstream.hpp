@@ -85,10 +85,13 @@ struct ConnectResult {
 
 struct UserEventResult {
   bool ok = false;
+  unsigned status = 0;                     // the handler's HTTP status; 0 when it was not reached
   std::string error;                       // when !ok (for logs and acks)
   std::optional<protocol::Payload> reply;  // a non-empty 2xx body, typed by its Content-Type
   std::optional<std::string> state;        // new ce-connectionState, when set
   std::string cookies;
+  // MQTT (spec mqtt §8.5): the response's `mqtt-<name>` headers, as user properties <name>.
+  std::vector<std::pair<std::string, std::string>> mqtt_user_properties;
 };
 
 class Upstream {

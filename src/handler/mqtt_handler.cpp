@@ -757,8 +757,10 @@ void MqttHandler::on_event(mqtt::Publish& publish, std::string event) {
           reply.properties.content_type = "text/plain";
         }
         reply.properties.correlation_data = correlation;
+        for (auto& [name, value] : result.mqtt_user_properties)
+          reply.properties.user_properties.push_back({std::move(name), std::move(value)});
         reply.properties.user_properties.push_back(
-            {"azure-status-code", result.ok ? "200" : "500"});
+            {"azure-status-code", std::to_string(result.status != 0 ? result.status : 500)});
         self->send_packet(reply);
         self->paused_ = false;
         socket.resume();

@@ -664,6 +664,13 @@ void Dispatcher::user_event(ConnectionContext context, std::string event, protoc
         UserEventResult result;
         result.cookies = jar;
         const auto status = outcome.response.status;
+        if (outcome.called) {
+          result.status = status;
+          for (const auto& [name, value] : outcome.response.headers) {
+            if (name.size() > 5 && util::istarts_with(name, "mqtt-"))
+              result.mqtt_user_properties.emplace_back(name.substr(5), value);
+          }
+        }
         if (!outcome.called) {
           result.error = outcome.error;
         } else if (!is_2xx(status)) {

@@ -113,6 +113,7 @@ test('user events: PUBLISH to $webpubsub/server/events/echo, answer on .../succe
   const hub = 'mqttwh4';
   const { handler, service } = await setup(hub, {
     handleUserEvent(req, res) {
+      if (req.context.eventName === 'bad') return res.fail(400, 'nope');
       res.success(`echo: ${req.data}`, 'text');
     },
   });
@@ -132,6 +133,14 @@ test('user events: PUBLISH to $webpubsub/server/events/echo, answer on .../succe
   assert.equal(r.packet.properties.contentType, 'text/plain');
   assert.equal(r.packet.properties.correlationData.toString(), 'corr');
   assert.equal(r.packet.properties.userProperties['azure-status-code'], '200');
+  // A failing handler: the answer goes to .../failed with the handler's status.
+  const failed = new Promise((resolve) =>
+    client.on('message', (topic, payload, packet) => topic.endsWith('/failed') && resolve({ topic, packet })),
+  );
+  await client.publishAsync('$webpubsub/server/events/bad', 'x', { qos: 1 });
+  const f = await withTimeout(failed, 5000, 'failed reply');
+  assert.equal(f.topic, '$webpubsub/server/events/bad/failed');
+  assert.equal(f.packet.properties.userProperties['azure-status-code'], '400');
 });
 
 test('a resumed session raises connect again but no second connected; disconnected when the session ends', async () => {
