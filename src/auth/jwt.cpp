@@ -512,13 +512,14 @@ bool any_equal(const std::vector<std::string>& forms, const std::vector<std::str
 }
 
 bool client_audience_impl(const std::vector<std::string>& audiences, std::string_view hub,
-                          const std::vector<std::string>& origins, bool any_host) {
+                          const std::vector<std::string>& origins, bool any_host,
+                          std::string_view endpoint) {
   if (audiences.empty() || (!any_host && origins.empty())) {
     return false;
   }
   std::vector<std::string> paths;
   for (const std::string& h : {std::string(hub), util::percent_decode_lenient(hub)}) {
-    paths.push_back("/client/hubs/" + h);
+    paths.push_back(std::string(endpoint) + h);
   }
   std::vector<std::string> expected;
   if (any_host) {
@@ -628,9 +629,10 @@ std::string sign_token(std::string_view claims_json, std::string_view key) {
 }
 
 bool client_audience_matches(const std::vector<std::string>& audiences, std::string_view hub,
-                             const std::vector<std::string>& origins, bool any_host) {
+                             const std::vector<std::string>& origins, bool any_host,
+                             std::string_view endpoint) {
   try {
-    return client_audience_impl(audiences, hub, origins, any_host);
+    return client_audience_impl(audiences, hub, origins, any_host, endpoint);
   } catch (...) {
     return false;
   }

@@ -73,8 +73,10 @@ std::string sign_token(std::string_view claims_json, std::string_view key);
 // ignoring one trailing '/', with ws==http and wss==https, hub compared raw or percent-decoded.
 // `origins` lists acceptable "scheme://host[:port]" values (the request's Host with http and
 // https, plus any configured public origin); when `any_host` is true only the path is compared.
+// MQTT tokens name the MQTT endpoint instead: `endpoint` "/clients/mqtt/hubs/".
 bool client_audience_matches(const std::vector<std::string>& audiences, std::string_view hub,
-                             const std::vector<std::string>& origins, bool any_host);
+                             const std::vector<std::string>& origins, bool any_host,
+                             std::string_view endpoint = "/client/hubs/");
 
 // REST tokens (§3.1): `aud` equals the full request URL (origin + target as received) or the URL
 // without its query, case-insensitively, also after percent-decoding `aud`, ignoring a trailing

@@ -25,14 +25,15 @@ enum class ProtocolKind : std::uint8_t {
   json_reliable,      // json.reliable.webpubsub.azure.v1: data messages carry a sequenceId
   protobuf,           // protobuf.webpubsub.azure.v1: binary frames
   protobuf_reliable,  // protobuf.reliable.webpubsub.azure.v1
+  mqtt,               // MQTT 3.1.1 / 5.0 on /clients/mqtt/hubs/{hub} (subprotocol `mqtt`)
 };
 
 inline bool is_protobuf(ProtocolKind kind) {
   return kind == ProtocolKind::protobuf || kind == ProtocolKind::protobuf_reliable;
 }
-// PubSub clients (JSON or protobuf) as opposed to simple WebSocket clients.
+// PubSub clients (JSON or protobuf) as opposed to simple WebSocket and MQTT clients.
 inline bool is_pubsub(ProtocolKind kind) {
-  return kind != ProtocolKind::simple;
+  return kind != ProtocolKind::simple && kind != ProtocolKind::mqtt;
 }
 inline bool is_reliable(ProtocolKind kind) {
   return kind == ProtocolKind::json_reliable || kind == ProtocolKind::protobuf_reliable;
@@ -44,6 +45,7 @@ inline const std::string* protocol_name(ProtocolKind kind) {
   static const std::string json_reliable = "json.reliable.webpubsub.azure.v1";
   static const std::string protobuf = "protobuf.webpubsub.azure.v1";
   static const std::string protobuf_reliable = "protobuf.reliable.webpubsub.azure.v1";
+  static const std::string mqtt = "mqtt";
   switch (kind) {
     case ProtocolKind::json:
       return &json;
@@ -53,6 +55,8 @@ inline const std::string* protocol_name(ProtocolKind kind) {
       return &protobuf;
     case ProtocolKind::protobuf_reliable:
       return &protobuf_reliable;
+    case ProtocolKind::mqtt:
+      return &mqtt;
     case ProtocolKind::simple:
       break;
   }

@@ -19,6 +19,16 @@
 
 namespace wps::core {
 
+// What an MQTT connection's `disconnected` event says about its end (spec mqtt §8.4).
+struct MqttDisconnectInfo {
+  bool initiated_by_client = false;
+  // The last DISCONNECT packet either side sent: its code (0 for 3.1.1) and, for a client's 5.0
+  // DISCONNECT, its user properties. Absent when none was sent (network failure).
+  bool has_packet = false;
+  int code = 0;
+  std::optional<std::vector<std::pair<std::string, std::string>>> user_properties;
+};
+
 // What every event carries about its connection.
 struct ConnectionContext {
   std::string hub;  // lower-cased hub name (sent as ce-hub)
@@ -29,9 +39,22 @@ struct ConnectionContext {
   std::optional<std::string> state;
   // Cookies set by the handler (Set-Cookie), replayed as one Cookie header ("a=1; b=2").
   std::string cookies;
+  // MQTT connections: the network connection's id (ce-physicalConnectionId, ce-sessionId) and
+  // what ended it (for `disconnected`). Empty / absent for other clients.
+  std::string physical_connection_id;
+  std::optional<MqttDisconnectInfo> mqtt_disconnect;
 };
 
 using Multimap = std::map<std::string, std::vector<std::string>>;
+
+// What an MQTT client's CONNECT adds to the `connect` event (spec mqtt §8.2).
+struct MqttConnectFields {
+  int protocol_version = 5;  // 4 = 3.1.1, 5 = 5.0
+  bool clean_start = true;
+  std::optional<std::string> username;
+  std::optional<std::string> password;  // raw bytes (sent base64)
+  std::vector<std::pair<std::string, std::string>> user_properties;
+};
 
 // Body of the `connect` event (spec §8.5). Every value is a list of strings.
 struct ConnectRequest {
@@ -39,6 +62,7 @@ struct ConnectRequest {
   Multimap query;    // without access_token
   Multimap headers;  // without Authorization
   std::vector<std::string> subprotocols;
+  std::optional<MqttConnectFields> mqtt;  // MQTT clients only
 };
 
 struct ConnectResult {
@@ -52,14 +76,22 @@ struct ConnectResult {
   std::optional<std::string> subprotocol;
   std::optional<std::string> state;  // new ce-connectionState, when the response set one
   std::string cookies;               // Cookie header value to replay later
+  // MQTT: the body's `mqtt` object (the CONNACK code of a refusal, its reason string, the user
+  // properties for the CONNACK).
+  std::optional<int> mqtt_code;
+  std::optional<std::string> mqtt_reason;
+  std::vector<std::pair<std::string, std::string>> mqtt_user_properties;
 };
 
 struct UserEventResult {
   bool ok = false;
+  unsigned status = 0;                     // the handler's HTTP status; 0 when it was not reached
   std::string error;                       // when !ok (for logs and acks)
   std::optional<protocol::Payload> reply;  // a non-empty 2xx body, typed by its Content-Type
   std::optional<std::string> state;        // new ce-connectionState, when set
   std::string cookies;
+  // MQTT (spec mqtt §8.5): the response's `mqtt-<name>` headers, as user properties <name>.
+  std::vector<std::pair<std::string, std::string>> mqtt_user_properties;
 };
 
 class Upstream {
@@ -117,6 +149,12 @@ class ConnectionEvents final : public GroupObserver {
     std::lock_guard lock(mutex_);
     context_.user_id = std::move(user_id);
     context_.subprotocol = std::move(subprotocol);
+  }
+
+  // MQTT: what the `disconnected` event reports about the end (set before disconnected()).
+  void set_mqtt_disconnect(MqttDisconnectInfo info) {
+    std::lock_guard lock(mutex_);
+    context_.mqtt_disconnect = std::move(info);
   }
 
   // The connection is established: the `connected` event, then the presence events of the

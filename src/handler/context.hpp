@@ -16,6 +16,7 @@
 namespace wps::handler {
 
 class PubSubHandler;
+class MqttSession;
 
 struct Counters {
   std::atomic<std::uint64_t> protocol_error_closes{0};  // messages that could not be decoded
@@ -39,6 +40,35 @@ class Sessions {
   std::unordered_map<std::string, std::shared_ptr<PubSubHandler>> sessions_;
 };
 
+// The MQTT sessions of this node by hub and client id, online or waiting to be resumed.
+// Thread-safe.
+class MqttSessions {
+ public:
+  static std::string key(const std::string& hub, const std::string& client_id) {
+    return hub + '\n' + client_id;
+  }
+  void add(const std::string& key, const std::shared_ptr<MqttSession>& session) {
+    std::lock_guard lock(mutex_);
+    sessions_[key] = session;
+  }
+  std::shared_ptr<MqttSession> find(const std::string& key) const {
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(key);
+    return it == sessions_.end() ? nullptr : it->second;
+  }
+  // Removes `session` (not another session that took its key since).
+  void remove(const std::string& key, const MqttSession* session) {
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(key);
+    if (it != sessions_.end() && it->second.get() == session)
+      sessions_.erase(it);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, std::shared_ptr<MqttSession>> sessions_;
+};
+
 struct Context {
   Context(const config::Config& cfg, core::Node& n) : config(cfg), node(n) {}
   const config::Config& config;
@@ -46,6 +76,7 @@ struct Context {
   // The hubs' event handlers; null when the server has none (tests), set before clients come.
   core::Upstream* upstream = nullptr;
   Sessions sessions;
+  MqttSessions mqtt_sessions;
   Counters counters;
 };
 

@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "handler/codec.hpp"
+#include "handler/mqtt_handler.hpp"
 #include "handler/pubsub_handler.hpp"
 #include "handler/simple_handler.hpp"
 #include "protocol/names.hpp"
@@ -68,6 +69,26 @@ std::optional<UpgradeAnswer> Endpoints::upgrade(const UpgradeRequest& request,
     return resume(accept);
   if (auto over = over_limits(accept))
     return std::move(*over);
+  if (accept.kind == core::ProtocolKind::mqtt) {
+    // MQTT: the upgrade is answered now; the CONNECT packet raises the `connect` event.
+    core::Multimap query;
+    if (auto parsed = boost::urls::parse_origin_form(request.target)) {
+      for (auto param : parsed->params()) {
+        if (param.key != "access_token")
+          query[std::string(param.key)].emplace_back(param.has_value ? std::string(param.value)
+                                                                     : std::string());
+      }
+    }
+    core::Multimap headers;
+    if (request.headers && context_.upstream != nullptr &&
+        context_.upstream->has_handler(accept.hub, "connect", false))
+      headers = request.headers();
+    UpgradeAcceptance acceptance;
+    acceptance.subprotocol = accept.subprotocol;
+    acceptance.handler = std::make_shared<MqttHandler>(context_, std::move(accept),
+                                                       std::move(query), std::move(headers));
+    return acceptance;
+  }
   core::ConnectionContext upstream_context;
   upstream_context.hub = accept.hub;
   upstream_context.connection_id = util::random_hex_id();

@@ -27,6 +27,7 @@ struct Target {
   std::optional<std::string> access_token;
   std::optional<std::string> recover_connection_id;
   std::optional<std::string> recover_token;
+  bool mqtt = false;  // /clients/mqtt/hubs/{hub}
 };
 
 std::optional<Target> parse_target(std::string_view target) {
@@ -53,6 +54,15 @@ std::optional<Target> parse_target(std::string_view target) {
   }
   if (segments.size() == 3 && segments[0] == "client" && segments[1] == "hubs") {
     result.hub = segments[2];
+    return result;
+  }
+  // MQTT over WebSocket (docs/PROTOCOL.md "MQTT"): only the hub path; other /clients/mqtt/
+  // paths stay 404.
+  if (segments.size() == 4 && segments[0] == "clients" && segments[1] == "mqtt" &&
+      segments[2] == "hubs") {
+    result.hub = segments[3];
+    result.mqtt = true;
+    result.recover_connection_id.reset();
     return result;
   }
   if (segments.size() == 1 && segments[0] == "client")
@@ -86,7 +96,9 @@ HandshakeDecision decide_handshake(const HandshakeRequest& request, const config
   if (!target)
     return reject(404, "NotFound", "Not a client endpoint.");
   if (!target->hub || target->hub->empty())
-    return reject(400, "BadRequest", "The hub name is missing: use /client/hubs/{hub}.");
+    return reject(400, "BadRequest",
+                  target->mqtt ? "The hub name is missing: use /clients/mqtt/hubs/{hub}."
+                               : "The hub name is missing: use /client/hubs/{hub}.");
   if (!protocol::is_valid_hub_name(*target->hub))
     return reject(400, "BadRequest", "Invalid hub name.");
   if (!request.is_websocket_upgrade)
@@ -96,8 +108,24 @@ HandshakeDecision decide_handshake(const HandshakeRequest& request, const config
   accept.hub = util::to_lower(*target->hub);
   const config::HubSettings& hub_settings = config.hub_settings(accept.hub);
 
+  if (target->mqtt) {
+    // MQTT clients must offer `mqtt` (MQTT.js does, for 3.1.1 and 5.0); `mqttv3.1` alone is
+    // MQTT 3.1, which is not supported.
+    for (std::string_view offered : request.offered_protocols) {
+      if (util::iequals(offered, "mqtt")) {
+        accept.kind = core::ProtocolKind::mqtt;
+        accept.subprotocol = std::string(offered);
+        break;
+      }
+    }
+    if (accept.kind != core::ProtocolKind::mqtt)
+      return reject(400, "BadRequest",
+                    "The MQTT endpoint requires the WebSocket subprotocol 'mqtt'.");
+  }
+
   // Subprotocol: echo the first offered value we support; anything else is a simple client.
-  for (std::string_view offered : request.offered_protocols) {
+  for (std::string_view offered :
+       target->mqtt ? std::vector<std::string_view>{} : request.offered_protocols) {
     const core::ProtocolKind kind = protocol_kind_of({offered});
     if (kind != core::ProtocolKind::simple) {
       accept.kind = kind;
@@ -146,7 +174,8 @@ HandshakeDecision decide_handshake(const HandshakeRequest& request, const config
     if (!config.public_origin.empty())
       origins.push_back(config.public_origin);
     if (!auth::client_audience_matches(verified.claims->audiences, *target->hub, origins,
-                                       config.audience_ignore_host))
+                                       config.audience_ignore_host,
+                                       target->mqtt ? "/clients/mqtt/hubs/" : "/client/hubs/"))
       return reject(401, "Unauthorized", "The access token's audience does not match this hub.");
     auth::Claims& claims = *verified.claims;
     accept.claims = claims.all;

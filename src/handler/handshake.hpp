@@ -16,7 +16,7 @@
 namespace wps::handler {
 
 // Whether `target` (raw request-target) addresses the client endpoint: /client/hubs/{hub},
-// /client, /client/ (with ?hub=).
+// /client, /client/ (with ?hub=), or the MQTT endpoint /clients/mqtt/hubs/{hub}.
 bool is_client_endpoint(std::string_view target);
 
 struct HandshakeRequest {

@@ -355,7 +355,10 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Impl> {
                               : is_group_presence_event(event) ? "azure.webpubsub.gp."
                                                                : "azure.webpubsub.sys.";
     headers.emplace_back("ce-type", type_prefix + std::string(event));
-    headers.emplace_back("ce-source", "/hubs/" + context.hub + "/client/" + context.connection_id);
+    headers.emplace_back("ce-source", "/hubs/" + context.hub + "/client/" + context.connection_id +
+                                          (context.physical_connection_id.empty()
+                                               ? std::string()
+                                               : "/" + context.physical_connection_id));
     headers.emplace_back("ce-id", std::to_string(event_ids.fetch_add(1)));
     headers.emplace_back("ce-time", utc_timestamp(std::chrono::system_clock::now()));
     headers.emplace_back("ce-signature", signature_of(context.connection_id));
@@ -366,6 +369,13 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Impl> {
     headers.emplace_back("ce-eventName", std::string(event));
     if (!context.subprotocol.empty())
       headers.emplace_back("ce-subprotocol", context.subprotocol);
+    if (!context.physical_connection_id.empty()) {
+      // MQTT (spec mqtt §8.1): one session per network connection here, so both ids are the
+      // network connection's.
+      headers.emplace_back("ce-physicalConnectionId", context.physical_connection_id);
+      if (event != "connect")
+        headers.emplace_back("ce-sessionId", context.physical_connection_id);
+    }
     if (context.state)
       headers.emplace_back("ce-connectionState", *context.state);
     if (!context.cookies.empty())
@@ -647,6 +657,9 @@ void Dispatcher::connect(ConnectionContext context, ConnectRequest request,
             result.subprotocol = std::move(body.subprotocol);
             result.state = outcome.response.last("ce-connectionState");
             result.cookies = merge_cookies(jar, outcome.response.values("Set-Cookie"));
+            if (status != 204)
+              result.mqtt_user_properties =
+                  parse_mqtt_connect_answer(outcome.response.body).user_properties;
           } else {
             result.status = 500;
             result.error = body.error;
@@ -657,6 +670,13 @@ void Dispatcher::connect(ConnectionContext context, ConnectRequest request,
         } else {
           result.status = 500;
           result.error = "unexpected response with status code " + std::to_string(status);
+        }
+        if (outcome.called && !is_2xx(status)) {
+          // MQTT refusals carry the CONNACK code (spec mqtt §8.2); others ignore it.
+          auto mqtt = parse_mqtt_connect_answer(outcome.response.body);
+          result.mqtt_code = mqtt.code;
+          result.mqtt_reason = std::move(mqtt.reason);
+          result.mqtt_user_properties = std::move(mqtt.user_properties);
         }
         if (!result.accepted && (result.status == 500)) {
           WPS_LOG_AT(warn, kLog, (util::LogFields{hub, connection_id, {}, "connect"}))
@@ -678,6 +698,13 @@ void Dispatcher::user_event(ConnectionContext context, std::string event, protoc
                     UserEventResult result;
                     result.cookies = jar;
                     const auto status = outcome.response.status;
+                    if (outcome.called) {
+                      result.status = status;
+                      for (const auto& [name, value] : outcome.response.headers) {
+                        if (name.size() > 5 && util::istarts_with(name, "mqtt-"))
+                          result.mqtt_user_properties.emplace_back(name.substr(5), value);
+                      }
+                    }
                     if (!outcome.called) {
                       result.error = outcome.error;
                     } else if (!is_2xx(status)) {
@@ -718,6 +745,29 @@ void Dispatcher::group_presence(ConnectionContext context, bool joined, std::str
 void Dispatcher::disconnected(ConnectionContext context, std::string reason) {
   boost::json::object body;
   body["reason"] = reason;
+  if (context.mqtt_disconnect) {
+    const auto& info = *context.mqtt_disconnect;
+    if (reason.empty())
+      body["reason"] = nullptr;
+    boost::json::object mqtt;
+    mqtt["initiatedByClient"] = info.initiated_by_client;
+    if (info.has_packet) {
+      boost::json::object packet;
+      packet["code"] = info.code;
+      if (info.user_properties) {
+        boost::json::array properties;
+        for (const auto& [name, value] : *info.user_properties)
+          properties.push_back(boost::json::object{{"name", name}, {"value", value}});
+        packet["userProperties"] = std::move(properties);
+      } else {
+        packet["userProperties"] = nullptr;
+      }
+      mqtt["disconnectPacket"] = std::move(packet);
+    } else {
+      mqtt["disconnectPacket"] = nullptr;
+    }
+    body["mqtt"] = std::move(mqtt);
+  }
   impl_->enqueue(context, "disconnected", boost::json::serialize(body));
 }
 

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "util/base64.hpp"
 #include "util/text.hpp"
 #include "webhook/responses.hpp"
 
@@ -141,6 +142,24 @@ std::string connect_body(const ConnectRequest& request) {
     subprotocols.emplace_back(name);
   body["subprotocols"] = std::move(subprotocols);
   body["clientCertificates"] = boost::json::array();
+  if (request.mqtt) {
+    const auto& m = *request.mqtt;
+    boost::json::object mqtt;
+    mqtt["protocolVersion"] = m.protocol_version;
+    mqtt["cleanStart"] = m.clean_start;
+    mqtt["username"] = m.username ? boost::json::value(*m.username) : boost::json::value(nullptr);
+    mqtt["password"] = m.password ? boost::json::value(util::base64_encode(*m.password))
+                                  : boost::json::value(nullptr);
+    if (m.user_properties.empty()) {
+      mqtt["userProperties"] = nullptr;
+    } else {
+      boost::json::array properties;
+      for (const auto& [name, value] : m.user_properties)
+        properties.push_back(boost::json::object{{"name", name}, {"value", value}});
+      mqtt["userProperties"] = std::move(properties);
+    }
+    body["mqtt"] = std::move(mqtt);
+  }
   return boost::json::serialize(body);
 }
 

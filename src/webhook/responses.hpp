@@ -130,6 +130,50 @@ inline ConnectResponseBody parse_connect_response(std::string_view body) {
   return out;
 }
 
+// ---- MQTT connect answers (spec mqtt §8.2) ----------------------------------------------
+
+// The `mqtt` object of a connect response body (success or failure): the CONNACK code of a
+// refusal, its reason string and the user properties. Whatever is missing or of the wrong type
+// is absent; never fails.
+struct MqttConnectAnswer {
+  std::optional<int> code;
+  std::optional<std::string> reason;
+  std::vector<std::pair<std::string, std::string>> user_properties;
+};
+
+inline MqttConnectAnswer parse_mqtt_connect_answer(std::string_view body) {
+  MqttConnectAnswer out;
+  boost::system::error_code ec;
+  boost::json::value root = boost::json::parse(body, ec);
+  if (ec || !root.is_object())
+    return out;
+  const auto* mqtt = root.as_object().if_contains("mqtt");
+  if (mqtt == nullptr || !mqtt->is_object())
+    return out;
+  const auto& object = mqtt->as_object();
+  if (const auto* code = object.if_contains("code")) {
+    if (code->is_int64() && code->as_int64() >= 0 && code->as_int64() <= 255)
+      out.code = static_cast<int>(code->as_int64());
+    else if (code->is_uint64() && code->as_uint64() <= 255)
+      out.code = static_cast<int>(code->as_uint64());
+  }
+  if (const auto* reason = object.if_contains("reason"); reason && reason->is_string())
+    out.reason = std::string(reason->as_string());
+  if (const auto* props = object.if_contains("userProperties"); props && props->is_array()) {
+    for (const auto& item : props->as_array()) {
+      const auto* entry = item.if_object();
+      if (entry == nullptr)
+        continue;
+      const auto* name = entry->if_contains("name");
+      const auto* value = entry->if_contains("value");
+      if (name && value && name->is_string() && value->is_string())
+        out.user_properties.emplace_back(std::string(name->as_string()),
+                                         std::string(value->as_string()));
+    }
+  }
+  return out;
+}
+
 // ---- user events (§8.7) -----------------------------------------------------------------
 
 struct UserEventReply {

@@ -211,3 +211,25 @@ TEST(RestAudience, AnyOfSeveralAudiences) {
 
 }  // namespace
 }  // namespace wps::auth
+
+namespace wps::auth {
+namespace {
+
+// MQTT tokens (spec mqtt §3.1.2): the SDK's aud names /clients/mqtt/hubs/{hub}, with the same
+// rules (ws==http, host, trailing slash) as default client tokens; each endpoint takes only its
+// own audience.
+TEST(ClientAudience, MqttEndpoint) {
+  const Strings origins = {"http://localhost:8080", "https://localhost:8080"};
+  auto mqtt = [&](const std::string& aud, bool any_host = false) {
+    return client_audience_matches({aud}, "chat", origins, any_host, "/clients/mqtt/hubs/");
+  };
+  EXPECT_TRUE(mqtt("http://localhost:8080/clients/mqtt/hubs/chat"));
+  EXPECT_TRUE(mqtt("ws://localhost:8080/clients/mqtt/hubs/chat/"));
+  EXPECT_TRUE(mqtt("http://elsewhere:1/clients/mqtt/hubs/chat", true));
+  EXPECT_FALSE(mqtt("http://localhost:8080/client/hubs/chat"));
+  EXPECT_FALSE(mqtt("http://localhost:8080/clients/mqtt/hubs/other"));
+  EXPECT_FALSE(mqtt("http://elsewhere:1/clients/mqtt/hubs/chat"));
+}
+
+}  // namespace
+}  // namespace wps::auth

@@ -40,6 +40,8 @@ inline std::string kind_name(core::ProtocolKind kind) {
       return "protobuf";
     case core::ProtocolKind::protobuf_reliable:
       return "protobuf_reliable";
+    case core::ProtocolKind::mqtt:
+      return "mqtt";
   }
   return "unknown";
 }

@@ -188,8 +188,55 @@ TEST(ClientEndpointTest, Paths) {
   EXPECT_TRUE(is_client_endpoint("/client/"));
   EXPECT_FALSE(is_client_endpoint("/api/health"));
   EXPECT_FALSE(is_client_endpoint("/client/hubs"));
-  EXPECT_FALSE(is_client_endpoint("/clients/mqtt/hubs/chat"));
+  EXPECT_TRUE(is_client_endpoint("/clients/mqtt/hubs/chat"));  // the MQTT endpoint
   EXPECT_FALSE(is_client_endpoint("not a target"));
+}
+
+}  // namespace
+}  // namespace wps::handler
+
+namespace wps::handler {
+namespace {
+
+// MQTT endpoint (docs/PROTOCOL.md "MQTT"): its own path and audience, subprotocol `mqtt` required.
+const std::string kMqttAud = "http://localhost:8080/clients/mqtt/hubs/chat";
+
+TEST_F(Fixture, MqttEndpointAcceptsMqttTokensWithSubprotocolMqtt) {
+  EXPECT_TRUE(is_client_endpoint("/clients/mqtt/hubs/chat"));
+  EXPECT_FALSE(is_client_endpoint("/clients/mqtt/chat"));
+  EXPECT_FALSE(is_client_endpoint("/clients/socketio/hubs/chat"));
+  target = "/clients/mqtt/hubs/Chat?access_token=" +
+           token(kMqttAud, "dev1", {"webpubsub.sendToGroup"}, {"g1"});
+  protocols = {"mqtt"};
+  auto a = accepted();
+  EXPECT_EQ(a.kind, core::ProtocolKind::mqtt);
+  EXPECT_EQ(a.subprotocol, "mqtt");
+  EXPECT_EQ(a.hub, "chat");
+  EXPECT_EQ(a.user_id, "dev1");
+  EXPECT_EQ(a.groups, std::vector<std::string>{"g1"});
+  // Without `mqtt` offered (MQTT 3.1 offers only mqttv3.1): 400.
+  protocols = {"mqttv3.1"};
+  EXPECT_EQ(status(), 400u);
+  protocols = {};
+  EXPECT_EQ(status(), 400u);
+}
+
+TEST_F(Fixture, MqttEndpointRefusesDefaultClientTokensAndViceVersa) {
+  protocols = {"mqtt"};
+  target = "/clients/mqtt/hubs/chat?access_token=" + token(kAud);
+  EXPECT_EQ(status(), 401u);
+  target = "/clients/mqtt/hubs/chat";
+  authorization = "Bearer " + token(kMqttAud);
+  EXPECT_EQ(status(), 101u);
+  authorization.clear();
+  EXPECT_EQ(status(), 401u);  // no token, hub not anonymous
+  protocols = {"json.webpubsub.azure.v1"};
+  target = "/client/hubs/chat?access_token=" + token(kMqttAud);
+  EXPECT_EQ(status(), 401u);
+  // Recovery parameters mean nothing on the MQTT endpoint.
+  protocols = {"mqtt"};
+  target = "/clients/mqtt/hubs/chat?awps_connection_id=x&awps_reconnection_token=y";
+  EXPECT_EQ(status(), 401u);
 }
 
 }  // namespace

@@ -1,0 +1,254 @@
+// MqttHandler on a fake socket with a real hub: CONNECT and its refusals, packets before CONNECT,
+// SUBSCRIBE/PUBLISH with permissions, deliveries at the subscription's QoS with packet ids,
+// oversized packets, a packet split across WebSocket messages, sessions kept across a drop.
+
+#include "handler/mqtt_handler.hpp"
+
+#include <gtest/gtest.h>
+
+#include "protocol/mqtt.hpp"
+#include "unit/handler/handler_fixture.hpp"
+
+namespace wps::handler::test {
+namespace {
+
+namespace mqtt = protocol::mqtt;
+
+constexpr std::uint8_t k5 = mqtt::k_level_5;
+constexpr std::uint8_t k4 = mqtt::k_level_311;
+const std::vector<std::string> kAll = {"webpubsub.joinLeaveGroup", "webpubsub.sendToGroup"};
+
+class MqttHandlerTest : public HandlerFixture {
+ protected:
+  std::shared_ptr<MqttHandler> handler(std::vector<std::string> roles = kAll) {
+    HandshakeAccept accept;
+    accept.hub = "chat";
+    accept.kind = core::ProtocolKind::mqtt;
+    accept.subprotocol = "mqtt";
+    accept.roles = std::move(roles);
+    return std::make_shared<MqttHandler>(context(), std::move(accept), core::Multimap{},
+                                         core::Multimap{});
+  }
+  static std::string connect(std::uint8_t level, std::string id, bool clean = true,
+                             std::optional<std::uint32_t> expiry = std::nullopt) {
+    mqtt::Connect c;
+    c.level = level;
+    c.client_id = std::move(id);
+    c.keep_alive = 60;
+    c.clean_start = clean;
+    c.properties.session_expiry_interval = expiry;
+    return mqtt::encode(c, level);
+  }
+  // The packets `socket` was sent, decoded at `level`.
+  static std::vector<mqtt::Packet> packets(const FakeSocket& socket, std::uint8_t level) {
+    mqtt::Reader reader(1 << 20);
+    reader.set_level(level);
+    for (const auto& frame : socket.sent()) {
+      EXPECT_TRUE(frame->binary);
+      reader.feed(frame->data);
+    }
+    std::vector<mqtt::Packet> out;
+    for (;;) {
+      auto r = reader.next();
+      EXPECT_NE(r.kind, mqtt::Reader::Result::Kind::error) << r.error.message;
+      if (r.kind != mqtt::Reader::Result::Kind::packet)
+        return out;
+      out.push_back(*r.packet);
+    }
+  }
+  // A group message as REST sends it (from = group, the topic MQTT subscribers see).
+  void to_group(const std::string& group, const std::string& text) {
+    auto m = std::make_shared<core::Message>();
+    m->from = protocol::MessageSource::group;
+    m->group = group;
+    m->payload = {protocol::DataType::text, text};
+    core::Publication p;
+    p.hub = "chat";
+    p.scope = core::Scope::group;
+    p.target = group;
+    p.message = std::move(m);
+    hub()->publish(p);
+  }
+  std::shared_ptr<FakeSocket> connected(std::uint8_t level, const std::string& id,
+                                        std::vector<std::string> roles = kAll) {
+    auto s = open(handler(std::move(roles)));
+    s->receive_binary(connect(level, id));
+    settle();
+    auto sent = packets(*s, level);
+    EXPECT_EQ(sent.size(), 1u);
+    EXPECT_EQ(std::get<mqtt::Connack>(sent.at(0)).code, 0);
+    s->clear_sent();
+    return s;
+  }
+};
+
+TEST_F(MqttHandlerTest, ConnectRegistersTheClientIdAsConnectionId) {
+  upstream.handle("connected");
+  upstream.handle("disconnected");
+  auto s = open(handler());
+  s->receive_binary(connect(k5, "dev1"));
+  settle();
+  auto sent = packets(*s, k5);
+  ASSERT_EQ(sent.size(), 1u);
+  const auto& connack = std::get<mqtt::Connack>(sent[0]);
+  EXPECT_EQ(connack.code, 0);
+  EXPECT_FALSE(connack.session_present);
+  EXPECT_EQ(connack.properties.maximum_qos, 1);
+  EXPECT_EQ(connack.properties.retain_available, 0);
+  EXPECT_EQ(connack.properties.maximum_packet_size, config.limits.max_message_bytes);
+  EXPECT_TRUE(hub()->connection_exists("dev1"));
+  EXPECT_EQ(upstream.log("dev1"), std::vector<std::string>{"connected"});
+  s->client_close();
+  settle();
+  EXPECT_FALSE(hub()->connection_exists("dev1"));
+  EXPECT_EQ(upstream.log("dev1"), (std::vector<std::string>{"connected", "disconnected: "}));
+}
+
+TEST_F(MqttHandlerTest, RefusalsAreConnackCodesThenClose) {
+  auto bad_id = open(handler());
+  bad_id->receive_binary(connect(k5, "has_underscore"));
+  settle();
+  EXPECT_EQ(std::get<mqtt::Connack>(packets(*bad_id, k5).at(0)).code,
+            mqtt::reason::client_identifier_not_valid);
+  ASSERT_TRUE(bad_id->closed_with());
+  auto bad_id_311 = open(handler());
+  bad_id_311->receive_binary(connect(k4, "has_underscore"));
+  settle();
+  EXPECT_EQ(std::get<mqtt::Connack>(packets(*bad_id_311, k4).at(0)).code,
+            mqtt::connack_311::identifier_rejected);
+  EXPECT_FALSE(hub()->connection_exists("has_underscore"));
+}
+
+TEST_F(MqttHandlerTest, PacketBeforeConnectAndSecondConnectClose) {
+  auto s = open(handler());
+  s->receive_binary(mqtt::encode(mqtt::PingReq{}, k5));
+  settle();
+  ASSERT_TRUE(s->closed_with());
+  EXPECT_EQ(s->closed_with()->code, core::close_code::protocol_error);
+  EXPECT_TRUE(s->sent().empty());
+
+  auto twice = connected(k5, "twice");
+  twice->receive_binary(connect(k5, "twice"));
+  settle();
+  ASSERT_TRUE(twice->closed_with());
+  ASSERT_TRUE(twice->farewell());
+  mqtt::Reader reader(1 << 20);
+  reader.feed(twice->farewell()->data);
+  auto farewell = reader.next();
+  ASSERT_EQ(farewell.kind, mqtt::Reader::Result::Kind::packet);
+  EXPECT_EQ(std::get<mqtt::Disconnect>(*farewell.packet).code, mqtt::reason::protocol_error);
+  EXPECT_FALSE(hub()->connection_exists("twice"));
+}
+
+TEST_F(MqttHandlerTest, SubscribeAndDeliverAtTheSubscriptionsQos) {
+  auto s = connected(k5, "sub1");
+  mqtt::Subscribe sub;
+  sub.packet_id = 5;
+  sub.topics = {{"g1", 1}, {"g0", 0}, {"a/+", 1}};
+  s->receive_binary(mqtt::encode(sub, k5));
+  settle();
+  auto suback = std::get<mqtt::SubResponse>(packets(*s, k5).at(0));
+  EXPECT_EQ(suback.packet_id, 5);
+  EXPECT_EQ(suback.codes, (std::vector<std::uint8_t>{1, 0, 0xA2}));
+  s->clear_sent();
+  to_group("g1", "one");
+  to_group("g0", "zero");
+  to_group("g1", "two");
+  settle();
+  auto got = packets(*s, k5);
+  ASSERT_EQ(got.size(), 3u);
+  const auto& p1 = std::get<mqtt::Publish>(got[0]);
+  const auto& p0 = std::get<mqtt::Publish>(got[1]);
+  const auto& p2 = std::get<mqtt::Publish>(got[2]);
+  EXPECT_EQ(p1.topic, "g1");
+  EXPECT_EQ(p1.qos, 1);
+  EXPECT_EQ(p1.payload, "one");
+  EXPECT_EQ(p1.properties.content_type, "text/plain");
+  EXPECT_EQ(p0.qos, 0);
+  EXPECT_EQ(p2.qos, 1);
+  EXPECT_NE(p1.packet_id, p2.packet_id);
+  // Sends to the connection arrive on $webpubsub/server/messages at QoS 1 without SUBSCRIBE.
+  s->clear_sent();
+  publish(core::Scope::connection, "sub1", "direct");
+  settle();
+  const auto direct = std::get<mqtt::Publish>(packets(*s, k5).at(0));
+  EXPECT_EQ(direct.topic, "$webpubsub/server/messages");
+  EXPECT_EQ(direct.qos, 1);
+  EXPECT_EQ(direct.payload, "direct");
+}
+
+TEST_F(MqttHandlerTest, PublishNeedsThePermission) {
+  auto watcher = connected(k5, "watch");
+  ASSERT_EQ(hub()->add_to_group("watch", "g"), core::Hub::JoinResult::joined);
+  auto none = connected(k5, "none", {});
+  mqtt::Publish p;
+  p.topic = "g";
+  p.qos = 1;
+  p.packet_id = 9;
+  p.payload = "x";
+  none->receive_binary(mqtt::encode(p, k5));
+  settle();
+  auto ack = std::get<mqtt::PubResponse>(packets(*none, k5).at(0));
+  EXPECT_EQ(ack.packet_id, 9);
+  EXPECT_EQ(ack.code, mqtt::reason::not_authorized);
+  EXPECT_TRUE(watcher->sent().empty());
+  // QoS 0 without permission closes with DISCONNECT 0x87.
+  p.qos = 0;
+  none->receive_binary(mqtt::encode(p, k5));
+  settle();
+  ASSERT_TRUE(none->closed_with());
+  EXPECT_EQ(none->closed_with()->code, core::close_code::policy_violation);
+  EXPECT_TRUE(watcher->sent().empty());
+  // With the role: delivered, PUBACK 0.
+  auto allowed = connected(k5, "allowed");
+  p.qos = 1;
+  allowed->receive_binary(mqtt::encode(p, k5));
+  settle();
+  EXPECT_EQ(std::get<mqtt::PubResponse>(packets(*allowed, k5).at(0)).code, 0);
+  EXPECT_EQ(std::get<mqtt::Publish>(packets(*watcher, k5).at(0)).payload, "x");
+}
+
+TEST_F(MqttHandlerTest, SplitPacketsAndOversizedPackets) {
+  config.limits.max_message_bytes = 256;
+  auto s = open(handler());
+  const std::string c = connect(k5, "split");
+  s->receive_binary(c.substr(0, 3));
+  s->receive_binary(c.substr(3));
+  settle();
+  EXPECT_EQ(std::get<mqtt::Connack>(packets(*s, k5).at(0)).code, 0);
+  s->receive_binary(std::string("\x30\x80\x02", 3));  // announces 256 bytes of body
+  settle();
+  ASSERT_TRUE(s->closed_with());
+  EXPECT_EQ(s->closed_with()->code, core::close_code::message_too_big);
+  mqtt::Reader reader(1 << 20);
+  reader.feed(s->farewell()->data);
+  EXPECT_EQ(std::get<mqtt::Disconnect>(*reader.next().packet).code, mqtt::reason::packet_too_large);
+}
+
+TEST_F(MqttHandlerTest, SessionWithExpiryOutlivesADropAndResumes) {
+  auto first = open(handler());
+  first->receive_binary(connect(k5, "keep", false, 30));
+  settle();
+  ASSERT_EQ(hub()->add_to_group("keep", "g"), core::Hub::JoinResult::joined);
+  first->drop();
+  settle();
+  EXPECT_TRUE(hub()->connection_exists("keep"));
+  to_group("g", "waiting");
+  auto again = open(handler());
+  again->receive_binary(connect(k5, "keep", false, 30));
+  settle();
+  auto got = packets(*again, k5);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_TRUE(std::get<mqtt::Connack>(got[0]).session_present);
+  EXPECT_EQ(std::get<mqtt::Publish>(got[1]).payload, "waiting");
+  // Without expiry a drop ends the session.
+  auto brief = open(handler());
+  brief->receive_binary(connect(k5, "brief"));
+  settle();
+  brief->drop();
+  settle();
+  EXPECT_FALSE(hub()->connection_exists("brief"));
+}
+
+}  // namespace
+}  // namespace wps::handler::test
