@@ -16,6 +16,8 @@ const char* protocol_label(ProtocolKind kind) {
       return "protobuf";
     case ProtocolKind::protobuf_reliable:
       return "protobuf.reliable";
+    case ProtocolKind::mqtt:
+      return "mqtt";
   }
   return "unknown";
 }

@@ -23,8 +23,10 @@
 
 namespace wps::core {
 
-inline constexpr std::size_t kProtocolKinds = 5;  // ProtocolKind values
-// The label of a protocol kind: simple, json, json.reliable, protobuf, protobuf.reliable.
+inline constexpr std::size_t kProtocolKinds = 6;  // ProtocolKind values
+static_assert(static_cast<std::size_t>(ProtocolKind::mqtt) + 1 == kProtocolKinds,
+              "a new ProtocolKind needs its counters and its label");
+// The label of a protocol kind: simple, json, json.reliable, protobuf, protobuf.reliable, mqtt.
 const char* protocol_label(ProtocolKind kind);
 
 // The hub label of the hubs past the cap (Metrics::max_hubs).

@@ -663,6 +663,8 @@ void MqttHandler::on_unsubscribe(const mqtt::Unsubscribe& unsubscribe) {
 }
 
 void MqttHandler::on_publish(mqtt::Publish& publish) {
+  session_->hub()->received(core::ProtocolKind::mqtt, session_->id(), session_->user_id(),
+                            publish.payload.size());
   if (publish.qos == 2)
     return fail(mqtt::reason::qos_not_supported, "QoS 2 is not supported (Maximum QoS 1).",
                 core::close_code::protocol_error);
