@@ -20,9 +20,11 @@ LOADGEN_CPU=${LOADGEN_CPU:-1}
 RESULTS=${RESULTS:-$REPO/build/bench-results}
 WPS_PORT=${WPS_PORT:-18480}
 NCHAN_PORT=${NCHAN_PORT:-18490}
+MOSQUITTO_PORT=${MOSQUITTO_PORT:-18500}
 mkdir -p "$RESULTS"
 SERVER_PID=""
 NGINX_DIR=""
+MOSQUITTO_DIR=""
 
 need_binaries() {
   # Always brought up to date (a no-op when nothing changed): a stale binary from an earlier
@@ -129,6 +131,48 @@ CONF
   taskset -pc "$SERVER_CPU" "$NCHAN_WORKER" >/dev/null
 }
 
+ensure_mosquitto() {
+  if ! command -v mosquitto >/dev/null && [[ ! -x /usr/sbin/mosquitto ]]; then
+    echo "installing mosquitto (Debian package)" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends mosquitto >/dev/null ||
+      { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends mosquitto >/dev/null; }
+    # The package may start a system broker on port 1883; we only use our own instance.
+    systemctl stop mosquitto 2>/dev/null || true
+  fi
+}
+
+# Mosquitto (one thread, no persistence, anonymous): MQTT over WebSocket on MOSQUITTO_PORT (any
+# path, subprotocol mqtt). Mosquitto 2.0.11 (Debian 12) refuses to start with only WebSocket
+# listeners ("Unable to start any listening sockets"), so it also gets a plain MQTT listener on
+# MOSQUITTO_PORT + 1, which the benchmark does not use.
+start_mosquitto() {
+  stop_server
+  port_free "$MOSQUITTO_PORT"
+  port_free "$((MOSQUITTO_PORT + 1))"
+  MOSQUITTO_DIR=$(mktemp -d /tmp/bench-mosquitto.XXXXXX)
+  cat >"$MOSQUITTO_DIR/mosquitto.conf" <<CONF
+per_listener_settings false
+allow_anonymous true
+persistence false
+sys_interval 0
+set_tcp_nodelay true
+log_dest stderr
+log_type error
+log_type warning
+listener $MOSQUITTO_PORT 127.0.0.1
+protocol websockets
+max_connections -1
+listener $((MOSQUITTO_PORT + 1)) 127.0.0.1
+protocol mqtt
+max_connections -1
+CONF
+  local bin
+  bin=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+  nice -n "$BENCH_NICE" taskset -c "$SERVER_CPU" "$bin" -c "$MOSQUITTO_DIR/mosquitto.conf" >"$RESULTS/mosquitto.log" 2>&1 &
+  SERVER_PID=$!
+  wait_port "$MOSQUITTO_PORT"
+}
+
 stop_server() {
   if [[ -n $SERVER_PID ]]; then
     kill "$SERVER_PID" 2>/dev/null || true
@@ -136,6 +180,7 @@ stop_server() {
     SERVER_PID=""
   fi
   if [[ -n $NGINX_DIR ]]; then rm -rf "$NGINX_DIR"; NGINX_DIR=""; fi
+  if [[ -n $MOSQUITTO_DIR ]]; then rm -rf "$MOSQUITTO_DIR"; MOSQUITTO_DIR=""; fi
 }
 trap stop_server EXIT
 

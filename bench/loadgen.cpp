@@ -1,12 +1,17 @@
 // loadgen: a single-threaded WebSocket load generator for webpubsub-server and peers.
 //
-// It opens N subscriber WebSockets (Azure Web PubSub simple / json / json.reliable / protobuf clients with
-// tokens it mints itself, or plain WebSockets from a URL template for peers such as nginx+nchan),
-// then publishes at stepped target rates over REST (keep-alive HTTP, a JWT per request), over a
-// json.webpubsub.azure.v1 publisher connection (sendToGroup), or by HTTP POST to a generic URL.
-// Each payload carries the send time (CLOCK_MONOTONIC ns) so every receiver computes end-to-end
-// latency into a log-linear histogram. Per step it reads the server's CPU time and RSS from
-// /proc/<pid>/stat, and its own CPU time, so results carry deliveries per server CPU-second.
+// It opens N subscriber WebSockets (Azure Web PubSub simple / json / json.reliable / protobuf
+// clients with tokens it mints itself, or plain WebSockets from a URL template for peers such as
+// nginx+nchan), then publishes at stepped target rates over REST (keep-alive HTTP, a JWT per
+// request), over a json.webpubsub.azure.v1 publisher connection (sendToGroup), or by HTTP POST to a
+// generic URL. With --protocol mqtt the subscribers are MQTT 3.1.1 clients over WebSocket
+// (subprotocol mqtt: CONNECT, SUBSCRIBE to the group's topic at QoS 0), against our
+// /clients/mqtt/hubs/{hub} (with a token) or any MQTT broker's WebSocket listener (generic mode,
+// e.g. Mosquitto), and --publish mqtt publishes with MQTT publisher connections (PUBLISH QoS 0),
+// the same path for both servers. Each payload carries the send time (CLOCK_MONOTONIC ns) so every
+// receiver computes end-to-end latency into a log-linear histogram. Per step it reads the server's
+// CPU time and RSS from /proc/<pid>/stat, and its own CPU time, so results carry deliveries per
+// server CPU-second.
 //
 // The WebSocket client side is hand-rolled (handshake and frame parser over raw Asio sockets):
 // one read syscall drains every frame queued for a socket, which keeps the generator cheaper per
@@ -81,11 +86,12 @@ struct Options {
   std::string group = "g";
   std::size_t groups = 1;
   std::string key = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH";
-  std::string protocol = "json";  // simple | json | reliable | protobuf
+  std::string protocol = "json";  // simple | json | reliable | protobuf | mqtt (3.1.1)
   std::size_t connections = 1000;
   // rest | ws | http | none | echo (each subscriber sends its own messages: a webhook echo)
   // | members (each subscriber sends sendToGroup to its own group: small groups)
   // | rest-user (REST sendToUser to one subscriber per request, a JWT per request)
+  // | mqtt (MQTT publisher connections: PUBLISH QoS 0 to the group's topic)
   std::string publish = "rest";
   std::string publish_url;       // generic: HTTP POST target ({g} = group index)
   std::string subscribe_url_template;  // generic: ws URL ({i} = connection index, {g} = group)
@@ -110,9 +116,12 @@ struct Options {
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "loadgen: %s\n"
-               "usage: loadgen [--mode awps|generic] [--port N] [--publish-port N] [--host H] [--hub H] [--group G]\n"
-               "  [--groups K] [--key KEY] [--protocol simple|json|reliable|protobuf] [--connections N]\n"
-               "  [--publish rest|rest-user|ws|members|http|echo|none] [--publish-url URL] [--subscribe-url-template URL]\n"
+               "usage: loadgen [--mode awps|generic] [--port N] [--publish-port N] [--host H] "
+               "[--hub H] [--group G]\n"
+               "  [--groups K] [--key KEY] [--protocol simple|json|reliable|protobuf|mqtt] "
+               "[--connections N]\n"
+               "  [--publish rest|rest-user|ws|members|http|echo|mqtt|none] [--publish-url URL] "
+               "[--subscribe-url-template URL]\n"
                "  [--rates r1,r2,...] [--step-seconds S] [--drain-seconds S] [--duration S]\n"
                "  [--hold-seconds S] [--payload BYTES] [--cpu N] [--server-pid PID]\n"
                "  [--slo-p99-ms MS] [--no-stop] [--connect-concurrency N] [--per-source N]\n"
@@ -171,13 +180,21 @@ Options parse_options(int argc, char** argv) {
   if (o.mode != "awps" && o.mode != "generic") usage("--mode must be awps or generic");
   if (o.mode == "generic") {
     if (o.subscribe_url_template.empty()) usage("generic mode needs --subscribe-url-template");
-    if (o.publish != "none") o.publish = "http";
+    // An MQTT broker: its own MQTT publishers (the subscribe URL); anything else: HTTP POST.
+    if (o.publish != "none")
+      o.publish = o.protocol == "mqtt" ? "mqtt" : "http";
     if (o.publish == "http" && o.publish_url.empty()) usage("generic mode needs --publish-url");
   }
   if ((o.publish == "members") && o.protocol != "json" && o.protocol != "protobuf")
     usage("--publish members needs --protocol json or protobuf");
-  if (o.protocol != "simple" && o.protocol != "json" && o.protocol != "reliable" && o.protocol != "protobuf")
-    usage("--protocol must be simple, json, reliable or protobuf");
+  if (o.protocol != "simple" && o.protocol != "json" && o.protocol != "reliable" &&
+      o.protocol != "protobuf" && o.protocol != "mqtt")
+    usage("--protocol must be simple, json, reliable, protobuf or mqtt");
+  if (o.publish == "mqtt" && o.protocol != "mqtt")
+    usage("--publish mqtt needs --protocol mqtt");
+  if (o.protocol == "mqtt" && o.publish != "mqtt" && o.publish != "rest" && o.publish != "ws" &&
+      o.publish != "none")
+    usage("--protocol mqtt takes --publish mqtt, rest, ws or none");
   if (o.duration <= 0 || o.duration > 600) usage("--duration must be in (0, 600]");
   return o;
 }
@@ -414,6 +431,47 @@ std::string protobuf_send_to_group(std::string_view group, std::string_view text
   return upstream;
 }
 
+// MQTT 3.1.1 control packets (OASIS standard, section 3) that the generator sends, each in its
+// own binary WebSocket frame. Remaining Length is the same base-128 varint as protobuf's.
+constexpr unsigned k_mqtt_keep_alive_s = 120;  // our server takes 1..180 from a 3.1.1 client
+void append_mqtt_string(std::string& out, std::string_view s) {
+  out += static_cast<char>((s.size() >> 8) & 0xffu);
+  out += static_cast<char>(s.size() & 0xffu);
+  out += s;
+}
+std::string mqtt_packet(unsigned first_byte, std::string_view body) {
+  std::string p;
+  p.reserve(body.size() + 5);
+  p += static_cast<char>(first_byte);
+  append_varint(p, body.size());
+  p += body;
+  return p;
+}
+// Clean Session, no will, no user name or password (our server takes the token from the URL).
+std::string mqtt_connect(std::string_view client_id) {
+  std::string body;
+  append_mqtt_string(body, "MQTT");
+  body += '\x04';  // protocol level 4: 3.1.1
+  body += '\x02';  // connect flags: Clean Session
+  body += static_cast<char>((k_mqtt_keep_alive_s >> 8) & 0xffu);
+  body += static_cast<char>(k_mqtt_keep_alive_s & 0xffu);
+  append_mqtt_string(body, client_id);
+  return mqtt_packet(0x10, body);
+}
+std::string mqtt_subscribe_qos0(std::string_view topic) {
+  std::string body("\x00\x01", 2);  // packet identifier 1
+  append_mqtt_string(body, topic);
+  body += '\x00';  // requested QoS 0
+  return mqtt_packet(0x82, body);
+}
+std::string mqtt_publish_qos0(std::string_view topic, std::string_view payload) {
+  std::string body;
+  body.reserve(topic.size() + payload.size() + 2);
+  append_mqtt_string(body, topic);
+  body += payload;
+  return mqtt_packet(0x30, body);
+}
+
 // Client-to-server frames are masked (RFC 6455 5.3).
 void append_masked_frame(std::string& out, unsigned opcode, std::string_view payload) {
   static std::uint32_t seed = 0x9e3779b9u;
@@ -471,9 +529,20 @@ Target parse_ws_url(const std::string& url) {
 class WsConn : public std::enable_shared_from_this<WsConn> {
  public:
   WsConn(std::size_t index, Target target, std::string subprotocol, bool is_publisher)
-      : index_(index), target_(std::move(target)), subprotocol_(std::move(subprotocol)),
-        publisher_(is_publisher), sock_(g_run->io) {
+      : index_(index),
+        target_(std::move(target)),
+        subprotocol_(std::move(subprotocol)),
+        publisher_(is_publisher),
+        mqtt_(subprotocol_ == "mqtt"),
+        sock_(g_run->io) {
     rbuf_.resize(publisher_ ? 16384 : 4096);
+  }
+
+  // MQTT connections: the client id of their CONNECT and the topic a subscriber subscribes to
+  // (empty for a publisher). They are ready after CONNACK (publisher) or SUBACK (subscriber).
+  void mqtt_identity(std::string client_id, std::string topic) {
+    mqtt_client_id_ = std::move(client_id);
+    mqtt_topic_ = std::move(topic);
   }
 
   template <class OnReady>
@@ -507,6 +576,14 @@ class WsConn : public std::enable_shared_from_this<WsConn> {
     flush();
   }
   bool is_open() const { return open_; }
+  bool is_ready() const { return open_ && (!mqtt_ || mqtt_ready_); }
+  void send_mqtt_publish(std::string_view topic, std::string_view payload) {
+    send_binary(mqtt_publish_qos0(topic, payload));
+  }
+  void mqtt_ping() {
+    if (mqtt_ready_ && open_)
+      send_binary(std::string_view("\xc0\x00", 2));  // PINGREQ
+  }
   std::size_t queued_bytes() const { return wbuf_pending_.size() + wbuf_inflight_.size(); }
   void maybe_sequence_ack(bool force) {
     if (last_seq_ > acked_seq_ && (force || last_seq_ - acked_seq_ >= 100)) {
@@ -568,7 +645,10 @@ class WsConn : public std::enable_shared_from_this<WsConn> {
                             self->rlen_ -= consumed;
                             self->open_ = true;
                             ++g_run->open;
-                            self->finish_ready(true);
+                            if (self->mqtt_)
+                              self->send_binary(mqtt_connect(self->mqtt_client_id_));
+                            else
+                              self->finish_ready(true);
                             self->parse_frames();
                             self->read_frames();
                           });
@@ -628,6 +708,13 @@ class WsConn : public std::enable_shared_from_this<WsConn> {
       case 0x0:
       case 0x1:
       case 0x2:
+        if (mqtt_) {
+          if (opcode == 0x1) {
+            ++g_run->err.unparsed_frames;  // MQTT travels in binary frames only
+            return;
+          }
+          return on_mqtt_bytes(payload);
+        }
         if (publisher_) return;  // acks and the connected message
         if (payload.size() > 11 && payload.substr(0, 10) == R"({"type":"s)") return;  // system
         // protobuf.webpubsub.azure.v1: a DownstreamMessage; only data_message (field 2, tag 0x12)
@@ -665,6 +752,103 @@ class WsConn : public std::enable_shared_from_this<WsConn> {
     }
   }
 
+  // A WebSocket frame may hold several MQTT packets or part of one: whole packets are read in
+  // place, only a partial tail is kept (and completed by the next frames).
+  void on_mqtt_bytes(std::string_view bytes) {
+    if (mqtt_in_.empty()) {
+      const std::size_t used = parse_mqtt(bytes);
+      if (used < bytes.size() && open_)
+        mqtt_in_.assign(bytes.substr(used));
+      return;
+    }
+    mqtt_in_.append(bytes);
+    const std::size_t used = parse_mqtt(mqtt_in_);
+    mqtt_in_.erase(0, used);
+  }
+
+  std::size_t parse_mqtt(std::string_view s) {
+    std::size_t pos = 0;
+    while (open_ && s.size() - pos >= 2) {
+      // Fixed header: type and flags, then Remaining Length in 1 to 4 bytes.
+      std::size_t len = 0, hdr = 1;
+      bool complete = false;
+      for (unsigned shift = 0; hdr < 5 && pos + hdr < s.size(); shift += 7) {
+        const auto b = static_cast<unsigned char>(s[pos + hdr++]);
+        len |= static_cast<std::size_t>(b & 0x7fu) << shift;
+        if ((b & 0x80u) == 0) {
+          complete = true;
+          break;
+        }
+      }
+      if (!complete) {
+        if (hdr < 5)
+          break;  // the length continues in the next frame
+        ++g_run->err.unparsed_frames;
+        close();
+        return s.size();
+      }
+      if (s.size() - pos - hdr < len)
+        break;
+      on_mqtt_packet(static_cast<unsigned char>(s[pos]), s.substr(pos + hdr, len));
+      pos += hdr + len;
+    }
+    return pos;
+  }
+
+  void mqtt_refused(const char* what, std::string_view body) {
+    if (g_run->err.handshake_errors++ < 3)
+      std::fprintf(
+          stderr, "MQTT %s refused connection %zu: code %u\n", what, index_,
+          body.size() >= 2 ? static_cast<unsigned>(static_cast<unsigned char>(body.back())) : 0u);
+    finish_ready(false);
+    close();
+  }
+
+  void on_mqtt_packet(unsigned char first, std::string_view body) {
+    switch (first >> 4) {
+      case 3: {  // PUBLISH: topic, packet identifier when QoS > 0, payload
+        const unsigned qos = (first >> 1) & 3u;
+        const std::size_t topic_len =
+            body.size() < 2 ? 0
+                            : (static_cast<std::size_t>(static_cast<unsigned char>(body[0])) << 8) |
+                                  static_cast<unsigned char>(body[1]);
+        const std::size_t at = 2 + topic_len + (qos > 0 ? 2 : 0);
+        if (body.size() < 2 || at > body.size()) {
+          ++g_run->err.unparsed_frames;
+          return;
+        }
+        if (qos == 1) {  // e.g. groups joined through the token or REST: acknowledge
+          std::string ack("\x40\x02", 2);
+          ack += body.substr(2 + topic_len, 2);
+          send_binary(ack);
+        }
+        if (!publisher_)
+          note_delivery(body.substr(at));
+        return;
+      }
+      case 2:  // CONNACK: flags, return code
+        if (body.size() < 2 || body[1] != 0)
+          return mqtt_refused("CONNECT", body);
+        if (mqtt_topic_.empty())
+          return mqtt_ready();
+        return send_binary(mqtt_subscribe_qos0(mqtt_topic_));
+      case 9:  // SUBACK: packet identifier, one return code (0x80 = failure)
+        if (body.size() < 3 || static_cast<unsigned char>(body[2]) == 0x80)
+          return mqtt_refused("SUBSCRIBE", body);
+        return mqtt_ready();
+      case 14:  // DISCONNECT (a 5.0 server's; a 3.1.1 server just closes)
+        ++g_run->err.server_closes;
+        return close();
+      default:  // PINGRESP, PUBACK
+        return;
+    }
+  }
+
+  void mqtt_ready() {
+    mqtt_ready_ = true;
+    finish_ready(true);
+  }
+
   void flush() {
     if (writing_ || wbuf_pending_.empty() || !open_) return;
     writing_ = true;
@@ -687,12 +871,17 @@ class WsConn : public std::enable_shared_from_this<WsConn> {
     --g_run->open;
     boost::system::error_code ec;
     sock_.close(ec);
+    finish_ready(false);  // closed during the MQTT handshake
   }
 
   std::size_t index_;
   Target target_;
   std::string subprotocol_;
   bool publisher_;
+  bool mqtt_;
+  bool mqtt_ready_ = false;
+  std::string mqtt_client_id_, mqtt_topic_;
+  std::string mqtt_in_;  // a partial MQTT packet
   tcp::socket sock_;
   std::vector<char> rbuf_;
   std::size_t rlen_ = 0;
@@ -796,7 +985,27 @@ std::string client_token(const Options& o, std::size_t i, std::size_t group_inde
   return jwt_hs256(claims, o.key);
 }
 
+std::string mqtt_url_path(const Options& o) {
+  return "/clients/mqtt/hubs/" + o.hub;
+}
+
+// An MQTT token: the audience names the MQTT endpoint. Subscribers may join their group by
+// SUBSCRIBE (not through the token: that would deliver at QoS 1), publishers send to any group.
+std::string mqtt_token(const Options& o, std::size_t i, std::size_t group_index, bool publisher) {
+  json::object claims;
+  claims["aud"] = "http://" + o.host + ":" + std::to_string(o.port) + mqtt_url_path(o);
+  claims["exp"] = unix_now() + 3600;
+  claims["iat"] = unix_now();
+  claims["sub"] = (publisher ? "pub" : "u") + std::to_string(i);
+  claims["role"] = publisher ? json::array{"webpubsub.sendToGroup"}
+                             : json::array{json::string("webpubsub.joinLeaveGroup." + o.group +
+                                                        std::to_string(group_index))};
+  return jwt_hs256(claims, o.key);
+}
+
 std::string subprotocol_for(const std::string& protocol) {
+  if (protocol == "mqtt")
+    return "mqtt";
   if (protocol == "json") return "json.webpubsub.azure.v1";
   if (protocol == "reliable") return "json.reliable.webpubsub.azure.v1";
   if (protocol == "protobuf") return "protobuf.webpubsub.azure.v1";
@@ -846,6 +1055,8 @@ class Driver {
     const ProcSample self0 = read_proc(0);
 
     co_await connect_all();
+    if (o_.protocol == "mqtt")
+      asio::co_spawn(run_.io, mqtt_keep_alive(), asio::detached);
     const double connect_seconds = connect_seconds_;
     std::fprintf(stderr, "connected %zu/%zu in %.2f s (%.0f handshakes/s); errors: connect %llu handshake %llu\n",
                  run_.connected, o_.connections, connect_seconds,
@@ -857,7 +1068,7 @@ class Driver {
     result["label"] = o_.label;
     result["slo_p99_ms"] = o_.slo_p99_ms;
     result["mode"] = o_.mode;
-    result["protocol"] = o_.mode == "generic" ? "generic" : o_.protocol;
+    result["protocol"] = o_.mode == "generic" && o_.protocol != "mqtt" ? "generic" : o_.protocol;
     result["publish"] = o_.publish;
     result["connections_requested"] = o_.connections;
     result["connections"] = run_.connected;
@@ -980,14 +1191,18 @@ class Driver {
   double remaining() const { return o_.duration - seconds_since(start_ns_); }
 
   asio::awaitable<void> connect_all() {
-    const std::string subprotocol = o_.mode == "generic" ? "" : subprotocol_for(o_.protocol);
+    const bool mqtt = o_.protocol == "mqtt";
+    const std::string subprotocol =
+        o_.mode == "generic" && !mqtt ? "" : subprotocol_for(o_.protocol);
     const std::size_t n = o_.connections;
     subs_.reserve(n);
     // Mint every token first, so that the connect phase measures handshakes, not the generator.
     std::vector<std::string> tokens;
     if (o_.mode != "generic") {
       tokens.reserve(n);
-      for (std::size_t i = 0; i < n; ++i) tokens.push_back(client_token(o_, i, i % o_.groups, false));
+      for (std::size_t i = 0; i < n; ++i)
+        tokens.push_back(mqtt ? mqtt_token(o_, i, i % o_.groups, false)
+                              : client_token(o_, i, i % o_.groups, false));
     }
     const std::uint64_t connect_start_ns = now_ns();
     const ProcSample server0 = read_proc(o_.server_pid);
@@ -1005,7 +1220,8 @@ class Driver {
                                        std::to_string(g)));
         } else {
           t.host_header = o_.host + ":" + std::to_string(o_.port);
-          t.path = client_url_path(o_) + "?access_token=" + std::move(tokens[i]);
+          t.path = (mqtt ? mqtt_url_path(o_) : client_url_path(o_)) +
+                   "?access_token=" + std::move(tokens[i]);
           t.endpoint = tcp::endpoint(asio::ip::make_address(o_.connect_ip), o_.port);
         }
         std::optional<asio::ip::address_v4> source;
@@ -1014,6 +1230,8 @@ class Driver {
               0x7f000001u + static_cast<std::uint32_t>(i / o_.per_source)));
         }
         auto c = std::make_shared<WsConn>(i, std::move(t), subprotocol, false);
+        if (mqtt)
+          c->mqtt_identity("s" + std::to_string(i), o_.group + std::to_string(g));
         subs_.push_back(c);
         ++in_flight;
         c->start(source, [&](bool ok) {
@@ -1037,6 +1255,17 @@ class Driver {
     connect_self_cpu_ = read_proc(0).cpu_seconds - self0.cpu_seconds;
     // Let the connected / system messages settle.
     co_await sleep_for(0.3);
+  }
+
+  // MQTT servers close a connection that sends nothing for 1.5 x its Keep Alive (120 s).
+  asio::awaitable<void> mqtt_keep_alive() {
+    for (;;) {
+      co_await sleep_for(60);
+      for (auto& c : subs_)
+        c->mqtt_ping();
+      for (auto& c : ws_pubs_)
+        c->mqtt_ping();
+    }
   }
 
   std::string user_send_path(std::size_t user) const {
@@ -1063,7 +1292,22 @@ class Driver {
       if (--pending == 0) wake.cancel();
     };
     for (std::size_t i = 0; i < k; ++i) {
-      if (o_.publish == "ws") {
+      if (o_.publish == "mqtt") {
+        Target t;
+        if (o_.mode == "generic") {
+          t = parse_ws_url(replace_all(
+              replace_all(o_.subscribe_url_template, "{i}", std::to_string(o_.connections + i)),
+              "{g}", "0"));
+        } else {
+          t.host_header = o_.host + ":" + std::to_string(pub_port());
+          t.path = mqtt_url_path(o_) + "?access_token=" + mqtt_token(o_, i, 0, true);
+          t.endpoint = tcp::endpoint(asio::ip::make_address(o_.connect_ip), pub_port());
+        }
+        auto c = std::make_shared<WsConn>(i, std::move(t), "mqtt", true);
+        c->mqtt_identity("p" + std::to_string(i), "");
+        ws_pubs_.push_back(c);
+        c->start(std::nullopt, ready);
+      } else if (o_.publish == "ws") {
         Target t;
         t.host_header = o_.host + ":" + std::to_string(pub_port());
         t.path = client_url_path(o_) + "?access_token=" + client_token(o_, i, 0, true);
@@ -1122,6 +1366,18 @@ class Driver {
           c->send_text(R"({"type":"sendToGroup","group":")" + group + R"(","dataType":"text","data":")" +
                        make_payload(now_ns()) + "\"}");
         pub_counter_ += k + 1;
+        ++run_.published;
+        return true;
+      }
+      return false;
+    }
+    if (o_.publish == "mqtt") {
+      for (std::size_t k = 0; k < ws_pubs_.size(); ++k) {
+        auto& c = ws_pubs_[(pub_counter_ + k) % ws_pubs_.size()];
+        if (!c->is_ready() || c->queued_bytes() > (1u << 20))
+          continue;
+        c->send_mqtt_publish(o_.group + std::to_string(g), make_payload(now_ns()));
+        ++pub_counter_;
         ++run_.published;
         return true;
       }

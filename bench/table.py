@@ -1,5 +1,9 @@
 #!/usr/bin/env python3
-"""Side-by-side table of broadcast and idle results (JSON lines written by loadgen)."""
+"""Side-by-side table of broadcast and idle results (JSON lines written by loadgen).
+
+table.py RESULTS          broadcast and idle, wps vs nchan (bench/run_nchan.sh)
+table.py RESULTS --mqtt   MQTT broadcast, wps vs mosquitto (bench/run_mqtt.sh)
+"""
 import json, sys, os
 
 def load(path):
@@ -53,5 +57,50 @@ def main(results):
         if target == "wps" and ("nchan", n) in idle and idle[("nchan", n)].get("server_rss_per_conn"):
             print(f"  N={n}: RSS per connection wps/nchan {i['server_rss_per_conn']/idle[('nchan', n)]['server_rss_per_conn']:.2f}x")
 
+def within_slo(run):
+    """Steps that met the run's bound (p99 <= slo, >= 99% delivered)."""
+    slo = run.get("slo_p99_ms", 100.0)
+    return [s for s in run["steps"] if s["p99_ms"] <= slo and s["delivery_ratio"] >= 0.99]
+
+def mqtt(results):
+    print("MQTT 3.1.1 broadcast over WebSocket, one topic, QoS 0, MQTT publishers "
+          "(best step within the run's p99 bound and >= 99% delivered)")
+    print(f"{'server':<9} {'N':>6} {'p99 bound':>9} {'deliv/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'srv CPU':>7} "
+          f"{'gen CPU':>7} {'deliv/CPU-s':>11} {'best deliv/CPU-s in bound':>25} {'RSS MB':>7}")
+    table = {}
+    for target in ("wps", "mosquitto"):
+        for run in load(f"{results}/mqtt-{target}.jsonl"):
+            n = run["connections"]
+            ok = within_slo(run)
+            if not ok:
+                print(f"{target:<9} {n:>6}  no step met the bound ({len(run['steps'])} steps, stop: {run.get('stop_reason', '-')})")
+                table[(target, n)] = None
+                continue
+            b = max(ok, key=lambda s: s["deliveries_per_s"])
+            eff = max(ok, key=lambda s: s["deliveries_per_server_cpu_s"])
+            table[(target, n)] = (b, eff, run.get("slo_p99_ms", 100.0))
+            print(f"{target:<9} {n:>6} {run.get('slo_p99_ms', 100.0):>7.0f}ms {b['deliveries_per_s']:>9.0f} "
+                  f"{b['p50_ms']:>7.2f} {b['p99_ms']:>7.2f} {b['server_cpu']*100:>6.0f}% {b['loadgen_cpu']*100:>6.0f}% "
+                  f"{b['deliveries_per_server_cpu_s']:>11.0f} "
+                  f"{eff['deliveries_per_server_cpu_s']:>12.0f} (p99 {eff['p99_ms']:>5.1f} ms) {b['server_rss']/1e6:>7.1f}")
+    print()
+    print("Ratio wps / mosquitto, deliveries per server CPU-s (best step of each within the bound; target >= 2x)")
+    for (target, n), row in sorted(table.items()):
+        if target != "wps" or ("mosquitto", n) not in table:
+            continue
+        other = table[("mosquitto", n)]
+        if row is None or other is None:
+            print(f"  N={n}: no ratio (a server had no step within the bound)")
+            continue
+        print(f"  N={n}: {row[1]['deliveries_per_server_cpu_s'] / other[1]['deliveries_per_server_cpu_s']:.2f}x "
+              f"({row[1]['deliveries_per_server_cpu_s']:.0f} at p99 {row[1]['p99_ms']:.1f} ms vs "
+              f"{other[1]['deliveries_per_server_cpu_s']:.0f} at p99 {other[1]['p99_ms']:.1f} ms); "
+              f"top deliveries/s within the bound {row[0]['deliveries_per_s'] / other[0]['deliveries_per_s']:.2f}x")
+
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "build/bench-results")
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    results = args[0] if args else "build/bench-results"
+    if "--mqtt" in sys.argv[1:]:
+        mqtt(results)
+    else:
+        main(results)
