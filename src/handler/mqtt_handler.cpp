@@ -87,70 +87,133 @@ MqttSession::MqttSession(Context& context, Registration registration,
     : ClientHandler(context, std::move(registration), std::move(events), mqtt_encoder(level)),
       level_(level) {}
 
-SharedFrame MqttSession::for_subscriber_locked(const SharedFrame& frame) {
+std::optional<MqttSession::Subscription> MqttSession::subscription_locked(
+    const SharedFrame& frame) const {
   const auto topic = mqtt::publish_topic(frame->data);
   if (!topic)
-    return nullptr;
+    return std::nullopt;
   Subscription subscription;  // QoS 1 unless subscribed otherwise
   if (*topic != kServerMessagesTopic) {
     auto it = subscriptions_.find(std::string(*topic));
     if (it != subscriptions_.end())
       subscription = it->second;
   }
-  if (subscription.qos == 0 && subscription.subscription_id == 0)
-    return socket_ ? frame : nullptr;  // the shared encoding; offline QoS 0 is dropped
-  if (subscription.qos == 0 && !socket_)
-    return nullptr;
-  std::uint16_t packet_id = 0;
-  if (subscription.qos > 0) {
+  return subscription;
+}
+
+std::uint16_t MqttSession::next_packet_id_locked() {
+  // Skips the ids of PUBLISHes still awaiting their PUBACK (at most 65,535 - 1 are, see
+  // window_open_locked, so a free id exists).
+  do {
     if (++next_packet_id_ == 0)
       next_packet_id_ = 1;
-    packet_id = next_packet_id_;
-  }
-  auto requalified = mqtt::requalify_publish(frame->data, level_, subscription.qos, packet_id,
-                                             subscription.subscription_id);
+  } while (in_flight_by_id_.contains(next_packet_id_));
+  return next_packet_id_;
+}
+
+bool MqttSession::window_open_locked() const {
+  const std::size_t cap =
+      std::min<std::size_t>({receive_maximum_, context_.config.limits.max_pending_messages, 65534});
+  return in_flight_.size() < cap;
+}
+
+SharedFrame MqttSession::for_subscriber_locked(const SharedFrame& frame) {
+  const auto subscription = subscription_locked(frame);
+  if (!subscription)
+    return nullptr;
+  if (subscription->qos == 0 && subscription->subscription_id == 0)
+    return socket_ ? frame : nullptr;  // the shared encoding; offline QoS 0 is dropped
+  if (subscription->qos == 0 && !socket_)
+    return nullptr;
+  const std::uint16_t packet_id = subscription->qos > 0 ? next_packet_id_locked() : 0;
+  auto requalified = mqtt::requalify_publish(frame->data, level_, subscription->qos, packet_id,
+                                             subscription->subscription_id);
   if (!requalified)
     return nullptr;
-  return protocol::make_frame(std::move(*requalified), true, frame->expires_at);
+  auto out = protocol::make_frame(std::move(*requalified), true, frame->expires_at);
+  if (packet_id != 0) {
+    in_flight_.push_back({packet_id, out});
+    in_flight_by_id_[packet_id] = std::prev(in_flight_.end());
+  }
+  return out;
+}
+
+void MqttSession::drain_pending_locked(std::vector<SharedFrame>& out) {
+  while (!pending_.empty() && socket_) {
+    const auto subscription = subscription_locked(pending_.front());
+    if (subscription && subscription->qos > 0 && !window_open_locked())
+      return;  // the rest waits for a PUBACK
+    if (auto frame = for_subscriber_locked(pending_.front()))
+      out.push_back(std::move(frame));
+    pending_.pop_front();
+  }
 }
 
 void MqttSession::deliver(const SharedFrame& frame) {
   std::shared_ptr<Socket> socket;
-  SharedFrame out;
+  std::vector<SharedFrame> out;
   {
     std::lock_guard lock(mutex_);
     if (ended_)
       return;
-    if (!socket_) {
-      // Offline: messages wait for the session's next connection, within the limit of a
-      // connection's queue.
+    if (!socket_ || !pending_.empty()) {
+      // Offline, or behind a full window: messages wait (for the session's next connection or
+      // a PUBACK), within the limit of a connection's queue.
       if (pending_.size() < context_.config.limits.max_pending_messages)
         pending_.push_back(frame);
       return;
     }
-    out = for_subscriber_locked(frame);
+    const auto subscription = subscription_locked(frame);
+    if (subscription && subscription->qos > 0 && !window_open_locked()) {
+      pending_.push_back(frame);
+      return;
+    }
+    if (auto one = for_subscriber_locked(frame))
+      out.push_back(std::move(one));
     socket = socket_;
   }
-  if (out)
-    socket->send(std::move(out));
+  for (auto& one : out)
+    socket->send(std::move(one));
+}
+
+void MqttSession::acknowledge(std::uint16_t packet_id) {
+  std::shared_ptr<Socket> socket;
+  std::vector<SharedFrame> out;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = in_flight_by_id_.find(packet_id);
+    if (it == in_flight_by_id_.end())
+      return;  // not ours (a reply to a user event) or acknowledged already
+    in_flight_.erase(it->second);
+    in_flight_by_id_.erase(it);
+    drain_pending_locked(out);
+    socket = socket_;
+  }
+  for (auto& one : out)
+    socket->send(std::move(one));
 }
 
 void MqttSession::attach(std::shared_ptr<Socket> socket, std::weak_ptr<MqttHandler> handler,
-                         SharedFrame first) {
-  std::vector<SharedFrame> waiting;
-  {
-    std::lock_guard lock(mutex_);
-    socket_ = socket;
-    handler_ = std::move(handler);
-    ++detachments_;
-    if (first)
-      socket->send(std::move(first));
-    waiting.swap(pending_);
-    for (const SharedFrame& frame : waiting) {
-      if (auto out = for_subscriber_locked(frame))
-        socket->send(std::move(out));
-    }
+                         SharedFrame first, std::uint16_t receive_maximum) {
+  std::lock_guard lock(mutex_);
+  socket_ = socket;
+  handler_ = std::move(handler);
+  receive_maximum_ = receive_maximum == 0 ? 65535 : receive_maximum;
+  ++detachments_;
+  if (first)
+    socket->send(std::move(first));
+  // What the previous connection left unacknowledged goes again, first and in its order, as
+  // a duplicate with the same packet id (MQTT 3.1.1 4.4, 5.0 4.4).
+  for (auto& in_flight : in_flight_) {
+    std::string bytes = in_flight.frame->data;
+    bytes[0] = static_cast<char>(static_cast<unsigned char>(bytes[0]) | 0x08);  // DUP
+    in_flight.frame = protocol::make_frame(std::move(bytes), true, in_flight.frame->expires_at);
+    socket->send(in_flight.frame);
   }
+  std::vector<SharedFrame> out;
+  drain_pending_locked(out);
+  for (auto& one : out)
+    socket->send(std::move(one));
 }
 
 bool MqttSession::attached() const {
@@ -188,6 +251,8 @@ void MqttSession::end_session(const std::string& reason) {
       return;
     ended_ = true;
     pending_.clear();
+    in_flight_.clear();
+    in_flight_by_id_.clear();
   }
   leave_hub(reason);
   context_.mqtt_sessions.remove(MqttSessions::key(hub()->name(), id()), this);
@@ -228,9 +293,7 @@ void MqttSession::unsubscribe(const std::string& group) {
 
 std::uint16_t MqttSession::next_packet_id() {
   std::lock_guard lock(mutex_);
-  if (++next_packet_id_ == 0)
-    next_packet_id_ = 1;
-  return next_packet_id_;
+  return next_packet_id_locked();
 }
 
 bool MqttSession::no_local(const std::string& group) const {
@@ -338,10 +401,12 @@ void MqttHandler::handle(mqtt::Packet& packet) {
         } else if constexpr (std::is_same_v<T, mqtt::Disconnect>) {
           on_disconnect(p);
         } else if constexpr (std::is_same_v<T, mqtt::PubResponse>) {
-          // PUBACK of a QoS 1 delivery: nothing is retransmitted, so nothing to release.
+          // PUBACK of a QoS 1 delivery: released, and the next waiting one may go.
           if (p.type != mqtt::PacketType::puback)
             fail(mqtt::reason::protocol_error, "QoS 2 flows are not supported.",
                  core::close_code::protocol_error);
+          else if (session_)
+            session_->acknowledge(p.packet_id);
         } else if constexpr (std::is_same_v<T, mqtt::Auth>) {
           fail(mqtt::reason::bad_authentication_method, "Enhanced authentication is not supported.",
                core::close_code::protocol_error);
@@ -573,7 +638,7 @@ void MqttHandler::try_register(int checks_left) {
   registration.roles = accept_.roles;
   registration.groups = accept_.groups;
   session_ = std::make_shared<MqttSession>(context_, std::move(registration), events_, level_);
-  session_->attach(socket_, weak_from_this(), nullptr);
+  session_->attach(socket_, weak_from_this(), nullptr, client_receive_maximum());
   // CONNACK goes out under the hub's lock, before any delivery (token groups) can reach it.
   const std::string connack_bytes = mqtt::encode(success_connack(false), level_);
   auto refusal = session_->join([&] { socket_->send(protocol::make_frame(connack_bytes, true)); });
@@ -599,7 +664,8 @@ void MqttHandler::resume(const std::shared_ptr<MqttSession>& session) {
   session_ = session;
   events_ = session->events();
   session_->attach(socket_, weak_from_this(),
-                   protocol::make_frame(mqtt::encode(success_connack(true), level_), true));
+                   protocol::make_frame(mqtt::encode(success_connack(true), level_), true),
+                   client_receive_maximum());
   state_ = State::connected;
   will_pending_ = connect_.will.has_value();
   arm_keep_alive();

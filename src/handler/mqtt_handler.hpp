@@ -12,6 +12,8 @@
 
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <deque>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -70,6 +72,10 @@ class MqttHandler final : public Handler, public std::enable_shared_from_this<Mq
   // DISCONNECT with `reason_5` first.
   void fail(std::uint8_t reason_5, std::string message, std::uint16_t ws_code);
   void send_packet(const protocol::mqtt::Packet& packet);
+  // The 5.0 CONNECT's *Receive Maximum* (65,535 when absent, and for 3.1.1).
+  std::uint16_t client_receive_maximum() const {
+    return connect_.properties.receive_maximum.value_or(65535);
+  }
   void arm_keep_alive();
   void publish_will();
   void end(const std::string& reason);
@@ -128,10 +134,15 @@ class MqttSession final : public ClientHandler, public std::enable_shared_from_t
   std::optional<std::string> join(const std::function<void()>& on_added) {
     return join_hub(weak_from_this(), on_added);
   }
-  // The network connection that carries the session: `first` (its CONNACK) is sent, then what
-  // waited while the session was offline.
-  void attach(std::shared_ptr<Socket> socket, std::weak_ptr<MqttHandler> handler,
-              SharedFrame first);
+  // The network connection that carries the session: `first` (its CONNACK) is sent, then the
+  // QoS 1 messages an earlier connection left unacknowledged (again, with DUP and their packet
+  // ids), then what waited while the session was offline. `receive_maximum` is the client's
+  // (5.0 CONNECT *Receive Maximum*; 65,535 when absent and for 3.1.1): how many QoS 1 PUBLISHes
+  // may await their PUBACK at once, also capped by limits.maxPendingMessages.
+  void attach(std::shared_ptr<Socket> socket, std::weak_ptr<MqttHandler> handler, SharedFrame first,
+              std::uint16_t receive_maximum = 65535);
+  // The client's PUBACK for `packet_id`: that message is done, and the next waiting one may go.
+  void acknowledge(std::uint16_t packet_id);
   bool attached() const;
   // The network connection is gone: the session waits `expiry` for a resuming CONNECT (its
   // timer runs on `executor`).
@@ -161,16 +172,38 @@ class MqttSession final : public ClientHandler, public std::enable_shared_from_t
   using ClientHandler::user_id;
 
  private:
+  // The subscription options that apply to `frame` (QoS 1 for groups joined without SUBSCRIBE
+  // and for `$webpubsub/server/messages`); nullopt when it is not a PUBLISH. Requires mutex_.
+  std::optional<Subscription> subscription_locked(const SharedFrame& frame) const;
   // The frame `frame` becomes for this subscriber (its QoS, packet id, subscription id); null
-  // when a detached session drops it (QoS 0). Requires mutex_.
+  // when a detached session drops it (QoS 0). A QoS 1 copy is remembered until its PUBACK.
+  // Requires mutex_.
   SharedFrame for_subscriber_locked(const SharedFrame& frame);
+  // Whether one more QoS 1 PUBLISH may go out now. Requires mutex_.
+  bool window_open_locked() const;
+  // Sends what waits in pending_ while the connection's window allows it, in order; returns
+  // the frames to send (sent by the caller in that order). Requires mutex_.
+  void drain_pending_locked(std::vector<SharedFrame>& out);
+  std::uint16_t next_packet_id_locked();
 
   const std::uint8_t level_;
   mutable std::mutex mutex_;
   std::weak_ptr<MqttHandler> handler_;
-  std::shared_ptr<Socket> socket_;    // null while detached
-  std::vector<SharedFrame> pending_;  // QoS 1 deliveries while detached
-  std::uint64_t detachments_ = 0;     // an expiry only ends the detachment that armed it
+  std::shared_ptr<Socket> socket_;  // null while detached
+  // Messages that wait: while detached (every message, sent when the session resumes), or,
+  // while attached, behind a full window of unacknowledged QoS 1 PUBLISHes (then everything
+  // after them waits too, so that order holds). At most limits.maxPendingMessages; further
+  // ones are dropped.
+  std::deque<SharedFrame> pending_;
+  // QoS 1 PUBLISHes sent and not yet acknowledged, in the order they were sent, by packet id.
+  struct InFlight {
+    std::uint16_t packet_id;
+    SharedFrame frame;
+  };
+  std::list<InFlight> in_flight_;
+  std::unordered_map<std::uint16_t, std::list<InFlight>::iterator> in_flight_by_id_;
+  std::uint16_t receive_maximum_ = 65535;
+  std::uint64_t detachments_ = 0;  // an expiry only ends the detachment that armed it
   bool ended_ = false;
   // Options of the groups subscribed by SUBSCRIBE; groups joined otherwise (token, connect
   // handler, REST) deliver at QoS 1.

@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
+import mqttPacket from 'mqtt-packet';
 import { WebPubSubClient } from '@azure/web-pubsub-client';
 import {
   startServer,
@@ -563,6 +564,44 @@ test('sessions: 3.1.1 Clean Session 0 resumes; an expired session is gone', asyn
   assert.equal(await service.connectionExists(closeId), true);
   await service.closeConnection(closeId);
   assert.equal(await service.connectionExists(closeId), false);
+});
+
+test('sessions: QoS 1 messages left without PUBACK are sent again (DUP) when the session resumes; Receive Maximum holds the rest', async () => {
+  const group = newId('g');
+  const id = newId('unacked');
+  const sessionOptions = { clean: false, properties: { sessionExpiryInterval: 30, receiveMaximum: 2 } };
+  // This client never acknowledges: MQTT.js sends the PUBACK (and emits 'message') only when
+  // customHandleAcks calls back, and handles no further packet until then; what the server
+  // sends is read from the socket with MQTT.js's own packet parser.
+  const first = await mqttClient({ version: 5, clientId: id, options: { ...sessionOptions, customHandleAcks: () => {} } });
+  const seen = [];
+  const parser = mqttPacket.parser({ protocolVersion: 5 });
+  parser.on('packet', (p) => {
+    if (p.cmd === 'publish') seen.push(p.payload.toString());
+  });
+  first.stream.on('data', (b) => parser.parse(b));
+  await first.subscribeAsync(group, { qos: 1 });
+  for (let i = 1; i <= 5; i++) await service.group(group).sendToAll(`n${i}`, { contentType: 'text/plain' });
+  await eventually(async () => seen.length >= 2, 5000, 'two PUBLISHes');
+  await delay(300);
+  // Receive Maximum 2: only two PUBLISHes await their PUBACK, the other three wait.
+  assert.deepEqual(seen, ['n1', 'n2']);
+  first.stream.destroy(); // network failure, nothing acknowledged
+  await delay(300);
+  const again = await mqttClient({ version: 5, clientId: id, options: { clean: false, properties: { sessionExpiryInterval: 30 } } });
+  assert.equal(again.connackPacket.sessionPresent, true);
+  await eventually(async () => again.received.length >= 5, 5000, 'five messages after the resume');
+  await delay(200);
+  const got = again.received.map((x) => [x.payload.toString(), x.packet.dup === true]);
+  assert.deepEqual(got, [['n1', true], ['n2', true], ['n3', false], ['n4', false], ['n5', false]]);
+  // Acknowledged now: a later drop and resume sends nothing again.
+  again.stream.destroy();
+  await delay(300);
+  const third = await mqttClient({ version: 5, clientId: id, options: { clean: false, properties: { sessionExpiryInterval: 30 } } });
+  assert.equal(third.connackPacket.sessionPresent, true);
+  await delay(400);
+  assert.deepEqual(third.received, []);
+  await third.endAsync();
 });
 
 test('a WebSocket that sends no CONNECT within the handshake timeout is closed (1008)', async () => {

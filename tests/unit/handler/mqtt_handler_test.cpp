@@ -250,5 +250,89 @@ TEST_F(MqttHandlerTest, SessionWithExpiryOutlivesADropAndResumes) {
   EXPECT_FALSE(hub()->connection_exists("brief"));
 }
 
+// A 5.0 client's Receive Maximum bounds the QoS 1 PUBLISHes awaiting PUBACK; what comes after
+// waits (QoS 0 too, so that order holds) and goes out as PUBACKs arrive.
+TEST_F(MqttHandlerTest, ReceiveMaximumHoldsQos1DeliveriesUntilPuback) {
+  auto s = open(handler());
+  mqtt::Connect c;
+  c.level = k5;
+  c.client_id = "slow";
+  c.keep_alive = 60;
+  c.properties.receive_maximum = 2;
+  s->receive_binary(mqtt::encode(c, k5));
+  settle();
+  ASSERT_EQ(std::get<mqtt::Connack>(packets(*s, k5).at(0)).code, 0);
+  ASSERT_EQ(hub()->add_to_group("slow", "g"), core::Hub::JoinResult::joined);  // QoS 1
+  s->clear_sent();
+  for (const char* text : {"m1", "m2", "m3", "m4"})
+    to_group("g", text);
+  settle();
+  auto got = packets(*s, k5);
+  ASSERT_EQ(got.size(), 2u);
+  const auto first = std::get<mqtt::Publish>(got[0]);
+  EXPECT_EQ(first.payload, "m1");
+  EXPECT_EQ(std::get<mqtt::Publish>(got[1]).payload, "m2");
+  s->clear_sent();
+  mqtt::PubResponse ack;
+  ack.type = mqtt::PacketType::puback;
+  ack.packet_id = first.packet_id;
+  s->receive_binary(mqtt::encode(ack, k5));
+  settle();
+  got = packets(*s, k5);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(std::get<mqtt::Publish>(got[0]).payload, "m3");
+  // A PUBACK for an id that is not in flight releases nothing.
+  s->clear_sent();
+  s->receive_binary(mqtt::encode(ack, k5));
+  settle();
+  EXPECT_TRUE(packets(*s, k5).empty());
+}
+
+// QoS 1 messages the dropped connection did not acknowledge are sent again, with DUP and the
+// same packet ids, before what waited offline; acknowledged ones are not.
+TEST_F(MqttHandlerTest, UnacknowledgedQos1IsResentWhenTheSessionResumes) {
+  auto first = open(handler());
+  first->receive_binary(connect(k4, "keep311", false));
+  settle();
+  ASSERT_EQ(hub()->add_to_group("keep311", "g"), core::Hub::JoinResult::joined);
+  first->clear_sent();
+  to_group("g", "acked");
+  to_group("g", "lost1");
+  to_group("g", "lost2");
+  settle();
+  auto got = packets(*first, k4);
+  ASSERT_EQ(got.size(), 3u);
+  const auto acked = std::get<mqtt::Publish>(got[0]);
+  const auto lost1 = std::get<mqtt::Publish>(got[1]);
+  const auto lost2 = std::get<mqtt::Publish>(got[2]);
+  EXPECT_FALSE(lost1.dup);
+  mqtt::PubResponse ack;
+  ack.type = mqtt::PacketType::puback;
+  ack.packet_id = acked.packet_id;
+  first->receive_binary(mqtt::encode(ack, k4));
+  settle();
+  first->drop();
+  settle();
+  to_group("g", "offline");
+  auto again = open(handler());
+  again->receive_binary(connect(k4, "keep311", false));
+  settle();
+  got = packets(*again, k4);
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_TRUE(std::get<mqtt::Connack>(got[0]).session_present);
+  const auto re1 = std::get<mqtt::Publish>(got[1]);
+  const auto re2 = std::get<mqtt::Publish>(got[2]);
+  const auto offline = std::get<mqtt::Publish>(got[3]);
+  EXPECT_EQ(re1.payload, "lost1");
+  EXPECT_TRUE(re1.dup);
+  EXPECT_EQ(re1.packet_id, lost1.packet_id);
+  EXPECT_EQ(re2.payload, "lost2");
+  EXPECT_EQ(re2.packet_id, lost2.packet_id);
+  EXPECT_EQ(offline.payload, "offline");
+  EXPECT_FALSE(offline.dup);
+  EXPECT_NE(offline.packet_id, lost1.packet_id);
+  EXPECT_NE(offline.packet_id, lost2.packet_id);
+}
+
 }  // namespace
 }  // namespace wps::handler::test
