@@ -17,6 +17,8 @@ struct Message {
   protocol::Payload payload;
   protocol::Metadata metadata;                 // client sends' metadata (spec §6.10); empty = none
   std::optional<protocol::StreamInfo> stream;  // a group stream's fragment or end (spec §6.8)
+  // An MQTT 5.0 publisher's properties for MQTT 5.0 subscribers (spec mqtt §10.4); null = none.
+  std::shared_ptr<const protocol::MqttPassThrough> mqtt;
   // Not delivered to a client that has not taken it by then; epoch = never (spec §4.4).
   std::chrono::steady_clock::time_point expires_at{};
 };

@@ -32,8 +32,19 @@ class MqttEncoder final : public core::Encoder {
                         ? message.group
                         : std::string(kServerMessagesTopic);
     publish.payload = message.payload.bytes;
-    if (level_ == mqtt::k_level_5)
+    if (level_ == mqtt::k_level_5) {
       publish.properties.content_type = std::string(mqtt::content_type_of(message.payload.type));
+      if (message.mqtt) {
+        // From an MQTT 5.0 publisher: its properties pass unchanged (spec mqtt §10.4).
+        const protocol::MqttPassThrough& from = *message.mqtt;
+        publish.properties.content_type = from.content_type;
+        publish.properties.payload_format_indicator = from.payload_format_indicator;
+        publish.properties.response_topic = from.response_topic;
+        publish.properties.correlation_data = from.correlation_data;
+        for (const auto& [name, value] : from.user_properties)
+          publish.properties.user_properties.push_back({name, value});
+      }
+    }
     return protocol::make_frame(mqtt::encode(publish, level_), true, message.expires_at);
   }
 
@@ -782,6 +793,17 @@ void MqttHandler::on_publish(mqtt::Publish& publish) {
                         ? mqtt::data_type_of(publish.properties.content_type, publish.payload)
                         : protocol::DataType::binary;
   message->payload = protocol::Payload{type, std::move(publish.payload)};
+  if (level_ == mqtt::k_level_5) {
+    auto& props = publish.properties;
+    auto pass = std::make_shared<protocol::MqttPassThrough>();
+    pass->payload_format_indicator = props.payload_format_indicator;
+    pass->content_type = std::move(props.content_type);
+    pass->response_topic = std::move(props.response_topic);
+    pass->correlation_data = std::move(props.correlation_data);
+    for (auto& property : props.user_properties)
+      pass->user_properties.emplace_back(std::move(property.name), std::move(property.value));
+    message->mqtt = std::move(pass);
+  }
   if (publish.properties.message_expiry_interval)
     message->expires_at = std::chrono::steady_clock::now() +
                           std::chrono::seconds(*publish.properties.message_expiry_interval);

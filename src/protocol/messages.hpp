@@ -33,6 +33,19 @@ struct Payload {
 // key twice. Delivered to JSON and protobuf receivers; simple clients get the payload only.
 using Metadata = std::vector<std::pair<std::string, std::string>>;
 
+// What of an MQTT 5.0 PUBLISH passes unchanged to the MQTT 5.0 subscribers of the message
+// (spec mqtt §10.4): Payload Format Indicator, Content Type, Response Topic, Correlation Data
+// (binary) and User Properties (name, value; in order, names may repeat). Other protocols'
+// receivers see none of it.
+struct MqttPassThrough {
+  std::optional<std::uint8_t> payload_format_indicator;
+  std::optional<std::string> content_type;
+  std::optional<std::string> response_topic;
+  std::optional<std::string> correlation_data;
+  std::vector<std::pair<std::string, std::string>> user_properties;
+  bool operator==(const MqttPassThrough&) const = default;
+};
+
 // Limits of §6.10 (emulator rules): `ttlSeconds` 0..300; metadata keys of token characters
 // (RFC 7230 tchar) up to 256 chars, values of printable ASCII up to 1024 chars, all keys and
 // values together up to 8192 chars.

@@ -132,7 +132,8 @@ std::shared_ptr<const protocol::odata::Filter> read_filter(Reader& r) {
 std::string encode_publication(std::string_view origin, const core::Publication& p,
                                std::chrono::steady_clock::time_point now) {
   // A publication without the version-2 extras keeps version 1, which every node reads.
-  const std::uint8_t version = p.message->metadata.empty() && !p.message->stream
+  const std::uint8_t version = p.message->mqtt ? kEnvelopeVersionMqtt
+                               : p.message->metadata.empty() && !p.message->stream
                                    ? kEnvelopeVersion
                                    : kEnvelopeVersionMetadata;
   Writer w(Kind::publication, origin, version);
@@ -155,8 +156,8 @@ std::string encode_publication(std::string_view origin, const core::Publication&
         std::chrono::duration_cast<std::chrono::milliseconds>(m.expires_at - now).count();
     w.varint(1 + static_cast<std::uint64_t>(left > 0 ? left : 0));
   }
-  // Version 2 only: the client message's metadata (spec §6.10).
-  if (version == kEnvelopeVersionMetadata) {
+  // Versions 2 and 3: the client message's metadata (spec §6.10).
+  if (version >= kEnvelopeVersionMetadata) {
     w.varint(m.metadata.size());
     for (const auto& [key, value] : m.metadata) {
       w.str(key);
@@ -173,6 +174,21 @@ std::string encode_publication(std::string_view origin, const core::Publication&
         w.str(m.stream->error->message);
         w.opt(m.stream->error->user_error_code);
       }
+    }
+  }
+  // Version 3: the MQTT 5.0 publisher's properties.
+  if (version == kEnvelopeVersionMqtt) {
+    const protocol::MqttPassThrough& mqtt = *m.mqtt;
+    w.u8(mqtt.payload_format_indicator ? 1 : 0);
+    if (mqtt.payload_format_indicator)
+      w.u8(*mqtt.payload_format_indicator);
+    w.opt(mqtt.content_type);
+    w.opt(mqtt.response_topic);
+    w.opt(mqtt.correlation_data);
+    w.varint(mqtt.user_properties.size());
+    for (const auto& [name, value] : mqtt.user_properties) {
+      w.str(name);
+      w.str(value);
     }
   }
   return w.take();
@@ -216,11 +232,11 @@ DecodeResult decode_envelope(std::string_view bytes, std::chrono::steady_clock::
   try {
     Reader r(bytes);
     const std::uint8_t version = r.u8();
-    if (version != kEnvelopeVersion && version != kEnvelopeVersionMetadata)
+    if (version < kEnvelopeVersion || version > kEnvelopeVersionMqtt)
       throw Malformed{"unknown version"};
     const std::uint8_t kind = r.u8();
     if (version != kEnvelopeVersion && kind != static_cast<std::uint8_t>(Kind::publication))
-      throw Malformed{"version 2 is for publications only"};
+      throw Malformed{"versions 2 and 3 are for publications only"};
     std::string origin = r.str();
     if (kind == static_cast<std::uint8_t>(Kind::publication)) {
       PublicationEnvelope e;
@@ -247,7 +263,7 @@ DecodeResult decode_envelope(std::string_view bytes, std::chrono::steady_clock::
         if (m->expires_at == std::chrono::steady_clock::time_point{})
           m->expires_at += std::chrono::milliseconds(1);
       }
-      if (version == kEnvelopeVersionMetadata) {
+      if (version >= kEnvelopeVersionMetadata) {
         // Each entry takes at least two bytes; count() bounds by the bytes left.
         m->metadata.resize(r.count());
         for (auto& [key, value] : m->metadata) {
@@ -266,6 +282,20 @@ DecodeResult decode_envelope(std::string_view bytes, std::chrono::steady_clock::
             error.user_error_code = r.opt();
           }
         }
+      }
+      if (version == kEnvelopeVersionMqtt) {
+        auto mqtt = std::make_shared<protocol::MqttPassThrough>();
+        if (r.flag())
+          mqtt->payload_format_indicator = r.u8();
+        mqtt->content_type = r.opt();
+        mqtt->response_topic = r.opt();
+        mqtt->correlation_data = r.opt();
+        mqtt->user_properties.resize(r.count());
+        for (auto& [name, value] : mqtt->user_properties) {
+          name = r.str();
+          value = r.str();
+        }
+        m->mqtt = std::move(mqtt);
       }
       p.message = std::move(m);
       result.envelope = std::move(e);

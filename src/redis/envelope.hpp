@@ -27,6 +27,11 @@ inline constexpr std::uint8_t kEnvelopeVersion = 1;
 // flag and then name, message, optional userErrorCode). Written only for such messages, so a
 // cluster that never sees these preview features still speaks version 1 only.
 inline constexpr std::uint8_t kEnvelopeVersionMetadata = 2;
+// A publication from an MQTT 5.0 publisher (its properties pass to MQTT 5.0 subscribers, spec
+// mqtt §10.4): version 2's body, then the optional Payload Format Indicator, Content Type,
+// Response Topic, Correlation Data and a varint count of User Properties with each name and
+// value. Written only for such messages.
+inline constexpr std::uint8_t kEnvelopeVersionMqtt = 3;
 
 struct PublicationEnvelope {
   std::string origin;  // node id of the publisher

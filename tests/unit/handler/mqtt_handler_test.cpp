@@ -334,5 +334,34 @@ TEST_F(MqttHandlerTest, UnacknowledgedQos1IsResentWhenTheSessionResumes) {
   EXPECT_NE(offline.packet_id, lost2.packet_id);
 }
 
+// MQTT 5.0 -> MQTT 5.0: content type, payload format, response topic, correlation data and user
+// properties pass unchanged (spec mqtt §10.4); a 3.1.1 subscriber gets the payload only.
+TEST_F(MqttHandlerTest, Mqtt5PropertiesPassToMqtt5Subscribers) {
+  auto v5 = connected(k5, "sub5");
+  auto v4 = connected(k4, "sub4");
+  ASSERT_EQ(hub()->add_to_group("sub5", "g"), core::Hub::JoinResult::joined);
+  ASSERT_EQ(hub()->add_to_group("sub4", "g"), core::Hub::JoinResult::joined);
+  auto publisher = connected(k5, "pub5");
+  mqtt::Publish p;
+  p.topic = "g";
+  p.payload = "req";
+  p.properties.content_type = "application/vnd.example";
+  p.properties.payload_format_indicator = 1;
+  p.properties.response_topic = "replies";
+  p.properties.correlation_data = std::string("\x00\x01", 2);
+  p.properties.user_properties = {{"a", "1"}, {"a", "2"}};
+  publisher->receive_binary(mqtt::encode(p, k5));
+  settle();
+  const auto got = std::get<mqtt::Publish>(packets(*v5, k5).at(0));
+  EXPECT_EQ(got.payload, "req");
+  EXPECT_EQ(got.properties.content_type, "application/vnd.example");
+  EXPECT_EQ(got.properties.payload_format_indicator, 1);
+  EXPECT_EQ(got.properties.response_topic, "replies");
+  EXPECT_EQ(got.properties.correlation_data, std::string("\x00\x01", 2));
+  EXPECT_EQ(got.properties.user_properties, p.properties.user_properties);
+  const auto old = std::get<mqtt::Publish>(packets(*v4, k4).at(0));
+  EXPECT_EQ(old.payload, "req");
+}
+
 }  // namespace
 }  // namespace wps::handler::test

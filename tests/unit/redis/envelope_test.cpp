@@ -88,6 +88,50 @@ TEST(EnvelopeTest, MetadataTravelsInVersionTwoOnly) {
   EXPECT_FALSE(decode_envelope(reply, now).envelope);
 }
 
+// An MQTT 5.0 publisher's properties (spec mqtt §10.4) travel in version 3, with the metadata
+// and stream fields of version 2 before them.
+TEST(EnvelopeTest, MqttPropertiesTravelInVersionThree) {
+  const auto now = Clock::now();
+  core::Publication p;
+  p.hub = "chat";
+  p.scope = core::Scope::group;
+  p.target = "room";
+  auto m = std::make_shared<core::Message>();
+  m->from = protocol::MessageSource::group;
+  m->group = "room";
+  m->payload = {protocol::DataType::binary, std::string("\x00\x01", 2)};
+  auto mqtt = std::make_shared<protocol::MqttPassThrough>();
+  mqtt->payload_format_indicator = 1;
+  mqtt->content_type = "application/vnd.example";
+  mqtt->response_topic = "replies/7";
+  mqtt->correlation_data = std::string("\x00\xffid", 4);
+  mqtt->user_properties = {{"k", "v1"}, {"k", "v2"}, {"", ""}};
+  m->mqtt = mqtt;
+  p.message = m;
+  const std::string bytes = encode_publication("n", p, now);
+  EXPECT_EQ(bytes[0], '\x03');
+  const DecodeResult d = decode_envelope(bytes, now);
+  ASSERT_TRUE(d.envelope) << d.error;
+  const auto& got = *std::get<PublicationEnvelope>(*d.envelope).publication.message;
+  ASSERT_TRUE(got.mqtt);
+  EXPECT_EQ(*got.mqtt, *mqtt);
+  EXPECT_EQ(got.payload.bytes, m->payload.bytes);
+  for (std::size_t cut = 0; cut < bytes.size(); ++cut)
+    EXPECT_FALSE(decode_envelope(bytes.substr(0, cut), now).envelope) << cut;
+  EXPECT_FALSE(decode_envelope(bytes + "x", now).envelope);
+  // Nothing set but present: still version 3, read back as present and empty.
+  m->mqtt = std::make_shared<protocol::MqttPassThrough>();
+  const auto empty = decode_envelope(encode_publication("n", p, now), now);
+  ASSERT_TRUE(empty.envelope) << empty.error;
+  const auto& got_empty = *std::get<PublicationEnvelope>(*empty.envelope).publication.message;
+  ASSERT_TRUE(got_empty.mqtt);
+  EXPECT_EQ(*got_empty.mqtt, protocol::MqttPassThrough{});
+  // A version this node does not know is refused, not misread.
+  std::string future = bytes;
+  future[0] = 4;
+  EXPECT_FALSE(decode_envelope(future, now).envelope);
+}
+
 TEST(EnvelopeTest, CommandAndReplyRoundTrip) {
   core::Command c;
   c.op = core::CommandOp::grant_permission;
