@@ -133,7 +133,7 @@ std::optional<LoggedHeader> split_logged(std::string_view payload) {
   const char* first = payload.data() + 1;
   const char* last = payload.data() + colon;
   auto [end, ec] = std::from_chars(first, last, seq);
-  if (ec != std::errc() || end != last)
+  if (ec != std::errc() || end != last || seq == 0)
     return header;
   header.seq = seq;
   header.envelope = payload.substr(colon + 1);

@@ -104,12 +104,15 @@ TEST(SessionCodecTest, LoggedHeader) {
                                  std::string("\xFF"
                                              "-1:x"),
                                  std::string("\xFF"
+                                             "0:x"),
+                                 std::string("\xFF"
                                              "99999999999999999999999:x"),
                                  std::string("\xFF"
                                              "18446744073709551616:x")}) {
     auto m = split_logged(bad);
     ASSERT_TRUE(m) << bad;
     EXPECT_EQ(m->seq, 0U) << bad;
+    EXPECT_TRUE(m->envelope.empty()) << bad;
   }
   auto max = split_logged(std::string("\xFF") + "18446744073709551615:");
   ASSERT_TRUE(max);
