@@ -49,6 +49,7 @@ for n in $SIZES; do
     --protocol "$PROTOCOL" --publish rest \
     --rates "$rates" --step-seconds "$STEP_SECONDS" --duration 60 --slo-p99-ms 100 --server-pid "$SERVER_PID"
   if [[ $RECOVERY == on ]]; then
+    set +e
     cli=(redis-cli -p "$REDIS_PORT")
     log_key=$("${cli[@]}" --scan --pattern 'wps:0:log:*' | head -1)
     session_key=$("${cli[@]}" --scan --pattern 'wps:0:s:*' | head -1)
@@ -57,6 +58,7 @@ for n in $SIZES; do
       "session states: $("${cli[@]}" --scan --pattern 'wps:0:s:*' | wc -l)," \
       "one is $("${cli[@]}" MEMORY USAGE "$session_key") bytes;" \
       "used_memory $("${cli[@]}" INFO memory | grep '^used_memory:' | cut -d: -f2 | tr -d '\r')" >&2
+    set -e
   fi
   stop_cluster
 done
