@@ -223,11 +223,16 @@ std::shared_ptr<Socket> PubSubHandler::end(const std::string& reason) {
 }
 
 void PubSubHandler::relinquish() {
+  if (auto socket = drop_here())
+    socket->close(core::close_code::normal, "The session was resumed on another node.");
+}
+
+std::shared_ptr<Socket> PubSubHandler::drop_here() {
   std::shared_ptr<Socket> socket;
   {
     std::lock_guard lock(mutex_);
     if (ended_)
-      return;
+      return nullptr;
     ended_ = relinquished_ = true;
     socket = std::move(socket_);
     replay_->clear();
@@ -236,11 +241,10 @@ void PubSubHandler::relinquish() {
     if (recovery_timer_)
       recovery_timer_->cancel();
   }
-  WPS_LOG(debug, "handler") << id() << " was resumed on another node: dropped here";
+  WPS_LOG(debug, "handler") << id() << " dropped here: it lives on in the session store";
   leave_hub_silently();
   context_.sessions.remove(this);
-  if (socket)
-    socket->close(core::close_code::normal, "The session was resumed on another node.");
+  return socket;
 }
 
 // ---- cluster session recovery ------------------------------------------------------------
@@ -383,6 +387,14 @@ void PubSubHandler::overflowed() {
 void PubSubHandler::close(std::uint16_t code, std::string reason) {
   if (!reliable()) {
     socket_->close(code, std::move(reason));
+    return;
+  }
+  if (durable_ && code == core::close_code::going_away) {
+    // This node shuts down: the session stays in the store and its client resumes it on
+    // another node (no `disconnected` event here; the connection goes on there).
+    save_state();
+    if (auto socket = drop_here())
+      socket->close(code, std::move(reason));
     return;
   }
   if (auto socket = end(reason))

@@ -116,6 +116,9 @@ class PubSubHandler final : public ClientHandler,
   // `reason`), a reliable session stops being resumable and forgets its messages. The attached
   // socket, if any, is returned (detached) for the caller to close.
   std::shared_ptr<Socket> end(const std::string& reason);
+  // Ends the session here without any event or stored-state change (it lives on in the
+  // store); the attached socket, if any, is returned for the caller to close.
+  std::shared_ptr<Socket> drop_here();
   // Cluster session recovery (durable_): the state other nodes need, saved in the store.
   void save_state();
   // mutex_ held: numbers `frame` `seq` (0: the next one) unless the client had it already, keeps

@@ -265,6 +265,39 @@ test('Redis restarted mid-traffic: sessions survive and still resume on any node
   }
 });
 
+test('a node shut down (SIGTERM) hands its reliable sessions over: they resume elsewhere, nothing lost', async () => {
+  const USERS = 2;
+  const GROUPS = 2;
+  const pool = [...nodes, ...extra].filter((n) => n.alive);
+  const lb = await roundRobinBalancer(pool);
+  const clients = await startClients(lb, 6, USERS, GROUPS);
+  let pubs = [];
+  try {
+    const victim = pool.reduce((a, b) => (lb.count(b) > lb.count(a) ? b : a));
+    const other = pool.find((n) => n !== victim);
+    const held = lb.count(victim);
+    await delay(300);
+    pubs = [publisher('s1', other, USERS, GROUPS, 10)];
+    await delay(500);
+    victim.alive = false;
+    await victim.stop('SIGTERM');
+    await delay(1500);
+    await pubs[0].stop();
+    await eventually(() => clients.every((c) => received(c, pubs[0]).length >= expected(c, pubs[0]).length), 15000, 'all delivered').catch(() => {});
+    for (const c of clients) {
+      assert.deepEqual(received(c, pubs[0]), expected(c, pubs[0]), `client ${c.i}: exactly once, in order`);
+      assert.equal(c.ids.length, 1, `client ${c.i} connected once`);
+      assert.equal(c.sdk._connectionId, c.ids[0], `client ${c.i} kept its connection id`);
+    }
+    console.log(`# ${held} sessions moved off the stopped node`);
+    assert.ok(held > 0);
+  } finally {
+    for (const p of pubs) await p.stop();
+    await stopClients(clients);
+    await lb.close();
+  }
+});
+
 test('a stale, unknown or wrong-token recovery is refused with 1008 on a node that does not hold the session', async () => {
   const pool = [...nodes, ...extra].filter((n) => n.alive);
   const [holder, other] = pool;
