@@ -100,6 +100,10 @@ Server::Server(config::Config config)
   if (redis_ != nullptr) {
     redis_->set_node(node_);
     node_.set_cluster(redis_);
+    if (config_.limits.cluster_session_recovery) {
+      redis_->set_session_listener(handlers_.taken_sessions);
+      handlers_.session_store = redis_;
+    }
     rest_pool_ = std::make_unique<net::thread_pool>(config_.limits.cluster_rest_threads);
     context_.rest_offload = [this](std::function<void()> work) {
       net::post(*rest_pool_, std::move(work));

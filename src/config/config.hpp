@@ -95,6 +95,10 @@ struct Limits {
   // Longest wait between reconnection attempts while Redis is unreachable (the first is after
   // 100 ms, then doubling).
   std::chrono::milliseconds redis_max_reconnect_backoff{5'000};
+  // Reliable sessions resume on any node of a cluster (docs/CLUSTER.md): publications are
+  // numbered in a Redis stream per hub, at most this many entries each (approximately).
+  bool cluster_session_recovery = true;
+  std::size_t cluster_log_max_entries = 100'000;
   // How often a node tells Redis it is alive, and how long a silent node stays in the cluster:
   // a node that stops (SIGKILL closes its sockets at once; a hung or cut-off machine does not)
   // is dropped within cluster_node_ttl + cluster_heartbeat_interval.

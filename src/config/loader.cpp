@@ -654,6 +654,18 @@ const std::vector<Setting>& settings() {
                          "limits.clusterUnsubscribeGraceMs",
                          "How long a node keeps a group's channel after its last member left.",
                          &Limits::cluster_unsubscribe_grace, 0, kOneDayMs));
+    t.push_back(
+        {"cluster-session-recovery", "WPS_CLUSTER_SESSION_RECOVERY",
+         "limits.clusterSessionRecovery", "BOOL",
+         "Reliable clients resume their session on any node (publications are logged "
+         "in Redis).",
+         [](Config& c, const Input& in) { c.limits.cluster_session_recovery = in.boolean(); },
+         [](const Config& c) { return show_bool(c.limits.cluster_session_recovery); },
+         [](const Config&) { return std::string(); }});
+    t.push_back(size_limit("cluster-log-max-entries", "WPS_CLUSTER_LOG_MAX_ENTRIES",
+                           "limits.clusterLogMaxEntries",
+                           "Entries a hub's publication log keeps in Redis (approximately).",
+                           &Limits::cluster_log_max_entries, 1));
     t.push_back(size_limit("cluster-rest-threads", "WPS_CLUSTER_REST_THREADS",
                            "limits.clusterRestThreads",
                            "Threads answering REST calls in a cluster (they wait for other nodes).",

@@ -5,6 +5,7 @@
 // in-memory broker (memory_broker.hpp, one node alone) carries nothing; the Redis broker
 // (src/redis) is the cluster's.
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,12 @@ struct Publication {
   std::vector<ConnId> excluded;  // connection ids that must not receive it
   // Only connections matching this OData filter receive it (in addition to the scope).
   std::shared_ptr<const protocol::odata::Filter> filter;
+  // A broker that logs publications (Broker::logs_publications) numbers each in its hub's log;
+  // 0: not logged. Reliable sessions use it as the sequenceId (core/session_store.hpp).
+  std::uint64_t log_seq = 0;
+  // A node's own publication coming back from the log: only its reliable sessions take it (the
+  // others had it at once).
+  bool loopback = false;
 };
 
 class BrokerHandler {
@@ -53,6 +60,12 @@ class Broker {
   virtual void unsubscribe_user(const std::string& /*hub*/, const std::string& /*user*/) {}
   virtual void subscribe_connection(const std::string& /*hub*/, const ConnId& /*id*/) {}
   virtual void unsubscribe_connection(const std::string& /*hub*/, const ConnId& /*id*/) {}
+  // Whether publications are numbered in a log that reliable sessions of every node replay
+  // from (a cluster with session recovery). Then a hub delivers a publication to its reliable
+  // sessions only once numbered: when it comes back from the log (loopback), or from another
+  // node; the broker hands every publication back (loopback, unnumbered when the log could not
+  // take it). False for the in-memory broker: nothing changes on a single node.
+  virtual bool logs_publications() const { return false; }
 };
 
 }  // namespace wps::core

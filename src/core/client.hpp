@@ -101,6 +101,11 @@ class Client {
   // never fails: a client that cannot keep up closes itself as a slow consumer, and messages
   // delivered after close() are dropped.
   virtual void deliver(const SharedFrame& frame) = 0;
+  // The same for a publication numbered `log_seq` in its hub's log (0: it could not be logged),
+  // to a reliable client in a cluster that logs publications (Broker::logs_publications).
+  virtual void deliver_logged(const SharedFrame& frame, std::uint64_t /*log_seq*/) {
+    deliver(frame);
+  }
 
   // Ends the connection (REST close, shutdown): PubSub clients first receive a `disconnected`
   // system message carrying `reason`, then a close frame with `code` and `reason`. Thread-safe

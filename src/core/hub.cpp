@@ -196,6 +196,23 @@ void Hub::deliver(const Publication& publication) {
     snapshot_locked(publication.scope, publication.target, publication.excluded,
                     publication.filter.get(), recipients);
   }
+  // A cluster that logs publications: reliable sessions take them numbered only (from another
+  // node or back from the log), the others never twice (not the loopback).
+  const bool logged = broker_.logs_publications();
+  if (logged) {
+    const bool numbered = publication.log_seq != 0 || publication.loopback;
+    std::erase_if(recipients, [&](const Recipient& r) {
+      return is_reliable(r.kind) ? !numbered : publication.loopback;
+    });
+    if (recipients.empty())
+      return;
+  }
+  const auto hand = [&](const Recipient& r, const SharedFrame& frame) {
+    if (logged && is_reliable(r.kind))
+      r.client->deliver_logged(frame, publication.log_seq);
+    else
+      r.client->deliver(frame);
+  };
   // Encode once per encoder (one per wire format); every recipient of a format shares the frame.
   std::array<std::pair<const Encoder*, SharedFrame>, 8> encoded{};
   std::size_t formats = 0;
@@ -223,15 +240,50 @@ void Hub::deliver(const Publication& publication) {
       SharedFrame fresh = r.encoder->encode(*publication.message);
       if (formats == encoded.size()) {
         if (fresh)
-          r.client->deliver(fresh);  // more formats than slots: encoded per recipient
+          hand(r, fresh);  // more formats than slots: encoded per recipient
         continue;
       }
       encoded[formats] = {r.encoder, std::move(fresh)};
       frame = &encoded[formats++].second;
     }
     if (*frame)  // null: nothing for this format (a simple client and a stream's empty end)
-      r.client->deliver(*frame);
+      hand(r, *frame);
   }
+}
+
+bool Hub::addresses(const Publication& publication, const ConnId& id) const {
+  std::lock_guard lock(mutex_);
+  if (is_excluded(publication.excluded, id))
+    return false;
+  auto it = connections_.find(id);
+  if (it == connections_.end())
+    return false;
+  bool in_scope = false;
+  switch (publication.scope) {
+    case Scope::all:
+      in_scope = true;
+      break;
+    case Scope::group:
+      in_scope = index_.is_member(id, publication.target);
+      break;
+    case Scope::user:
+      in_scope = it->second.info.user_id == publication.target;
+      break;
+    case Scope::connection:
+      in_scope = id == publication.target;
+      break;
+  }
+  return in_scope &&
+         (publication.filter == nullptr || matches_locked(id, it->second, *publication.filter));
+}
+
+std::vector<std::string> Hub::groups_of(const ConnId& id) const {
+  std::vector<std::string> out;
+  std::lock_guard lock(mutex_);
+  if (const auto* groups = index_.groups_of(id))
+    out.assign(groups->begin(), groups->end());
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 bool Hub::connection_exists(const ConnId& id) const {

@@ -79,6 +79,12 @@ class Hub {
   // encoding it once per encoder among them.
   void deliver(const Publication& publication);
 
+  // Whether `publication` is addressed to connection `id` now (scope, excluded, filter): a
+  // resumed reliable session's replay of its hub's log.
+  bool addresses(const Publication& publication, const ConnId& id) const;
+  // The groups of connection `id`, sorted (a reliable session's saved state).
+  std::vector<std::string> groups_of(const ConnId& id) const;
+
   // ---- management (REST API and shutdown) -------------------------------------------------
   bool connection_exists(const ConnId& id) const;
   bool user_exists(const std::string& user) const;

@@ -41,6 +41,11 @@ void ClientHandler::leave_hub(const std::string& reason) {
   events_->disconnected(reason);
 }
 
+void ClientHandler::leave_hub_silently() {
+  if (registered_.exchange(false))
+    registration_.hub->remove_connection(registration_.id);
+}
+
 void ClientHandler::call_upstream(const std::shared_ptr<Socket>& socket, std::string event,
                                   protocol::Payload payload,
                                   std::function<void(Socket&, core::UserEventResult)> done) {

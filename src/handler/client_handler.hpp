@@ -49,6 +49,8 @@ class ClientHandler : public Handler, public core::Client {
   // Leaves the hub and raises `disconnected` with `reason`; only the first call does anything.
   // Thread-safe.
   void leave_hub(const std::string& reason);
+  // Leaves the hub without any event: the connection lives on on another node.
+  void leave_hub_silently();
 
   // Sends the user event `event` upstream with `socket` paused, so that the events of one
   // connection reach the handler one at a time and in order (spec §8.7). `done` runs on the

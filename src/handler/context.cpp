@@ -22,6 +22,11 @@ void Sessions::remove(const PubSubHandler* session) {
     sessions_.erase(it);
 }
 
+void TakenSessions::on_session_taken(const std::string& hub, const core::ConnId& id) {
+  if (auto session = sessions_.find(id); session && session->hub()->name() == hub)
+    session->relinquish();
+}
+
 std::size_t Sessions::size() const {
   std::lock_guard lock(mutex_);
   return sessions_.size();

@@ -11,6 +11,7 @@
 
 #include "config/config.hpp"
 #include "core/node.hpp"
+#include "core/session_store.hpp"
 #include "core/upstream.hpp"
 
 namespace wps::handler {
@@ -38,6 +39,17 @@ class Sessions {
  private:
   mutable std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<PubSubHandler>> sessions_;
+};
+
+// Told by the session store that another node resumed one of this node's reliable sessions:
+// the session is dropped here without any event (core::SessionListener).
+class TakenSessions final : public core::SessionListener {
+ public:
+  explicit TakenSessions(Sessions& sessions) : sessions_(sessions) {}
+  void on_session_taken(const std::string& hub, const core::ConnId& id) override;
+
+ private:
+  Sessions& sessions_;
 };
 
 // The MQTT sessions of this node by hub and client id, online or waiting to be resumed.
@@ -76,6 +88,9 @@ struct Context {
   // The hubs' event handlers; null when the server has none (tests), set before clients come.
   core::Upstream* upstream = nullptr;
   Sessions sessions;
+  // A cluster's store of reliable sessions (resumed on any node); null on a single node.
+  core::SessionStore* session_store = nullptr;
+  TakenSessions taken_sessions{sessions};
   MqttSessions mqtt_sessions;
   Counters counters;
 };

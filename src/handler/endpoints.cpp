@@ -66,7 +66,7 @@ std::optional<UpgradeAnswer> Endpoints::upgrade(const UpgradeRequest& request,
                    "The server has reached its maximum number of connections.");
   // A recovering client's session is still counted in its hub: no other limit applies.
   if (accept.recover_connection_id)
-    return resume(accept);
+    return resume(accept, later);
   if (auto over = over_limits(accept))
     return std::move(*over);
   if (accept.kind == core::ProtocolKind::mqtt) {
@@ -143,18 +143,59 @@ std::optional<UpgradeRefusal> Endpoints::over_limits(const HandshakeAccept& acce
   return std::nullopt;
 }
 
-UpgradeAnswer Endpoints::resume(const HandshakeAccept& accept) {
+std::optional<UpgradeAnswer> Endpoints::resume(const HandshakeAccept& accept,
+                                               std::function<void(UpgradeAnswer)>& later) {
   UpgradeAcceptance acceptance;
   acceptance.subprotocol = accept.subprotocol;
   auto session = context_.sessions.find(*accept.recover_connection_id);
-  if (!session || !session->resumable_by(accept.recover_token, accept.kind, accept.hub)) {
+  const auto refuse = [this](UpgradeAcceptance refused, const HandshakeAccept& request) {
     ++context_.counters.recoveries_refused;
-    WPS_LOG(debug, "handler") << "recovery refused for " << *accept.recover_connection_id;
-    acceptance.handler = std::make_shared<RefusedRecovery>(
-        core::is_pubsub(accept.kind) ? &pubsub_codec(accept.kind) : nullptr);
-    return acceptance;
+    WPS_LOG(debug, "handler") << "recovery refused for " << *request.recover_connection_id;
+    refused.handler = std::make_shared<RefusedRecovery>(
+        core::is_pubsub(request.kind) ? &pubsub_codec(request.kind) : nullptr);
+    return refused;
+  };
+  if (!session && context_.session_store != nullptr && core::is_reliable(accept.kind)) {
+    // Not here: perhaps held (or left behind) by another node of the cluster.
+    context_.session_store->claim(
+        accept.hub, *accept.recover_connection_id, std::string(accept.recover_token),
+        [this, accept, acceptance, refuse,
+         later = std::move(later)](std::optional<core::ClaimedSession> claimed) mutable {
+          if (!claimed || claimed->state.kind != accept.kind) {
+            later(refuse(std::move(acceptance), accept));
+            return;
+          }
+          later(resume_claimed(std::move(acceptance), std::move(*claimed)));
+        });
+    return std::nullopt;
   }
+  if (!session || !session->resumable_by(accept.recover_token, accept.kind, accept.hub))
+    return refuse(std::move(acceptance), accept);
   acceptance.handler = std::move(session);
+  acceptance.extra_queue_messages = context_.config.limits.max_replay_messages + 1;
+  acceptance.extra_queue_bytes = context_.config.limits.max_replay_bytes;
+  return acceptance;
+}
+
+UpgradeAnswer Endpoints::resume_claimed(UpgradeAcceptance acceptance,
+                                        core::ClaimedSession claimed) {
+  Registration registration;
+  registration.hub = context_.node.hub(claimed.state.hub);
+  registration.id = claimed.state.connection_id;
+  registration.user_id = claimed.state.user_id;
+  registration.kind = claimed.state.kind;
+  registration.roles = claimed.state.roles;
+  registration.groups = claimed.state.groups;
+  core::ConnectionContext upstream_context;
+  upstream_context.hub = claimed.state.hub;
+  upstream_context.connection_id = claimed.state.connection_id;
+  upstream_context.user_id = claimed.state.user_id;
+  upstream_context.subprotocol = acceptance.subprotocol;
+  auto events =
+      std::make_shared<core::ConnectionEvents>(context_.upstream, std::move(upstream_context));
+  const PubSubCodec& codec = pubsub_codec(registration.kind);
+  acceptance.handler = std::make_shared<PubSubHandler>(context_, codec, std::move(registration),
+                                                       std::move(events), claimed);
   acceptance.extra_queue_messages = context_.config.limits.max_replay_messages + 1;
   acceptance.extra_queue_bytes = context_.config.limits.max_replay_bytes;
   return acceptance;

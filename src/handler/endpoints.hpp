@@ -70,7 +70,11 @@ class Endpoints {
   // A refusal when the hub or the user is at its connection limit (checked again, for the
   // user, when the client registers: a connect handler may change the user id).
   std::optional<UpgradeRefusal> over_limits(const HandshakeAccept& accept) const;
-  UpgradeAnswer resume(const HandshakeAccept& accept);
+  // Null: answered later through `later` (a session held by another node is claimed first).
+  // A session claimed from the cluster's store, re-created here.
+  UpgradeAnswer resume_claimed(UpgradeAcceptance acceptance, core::ClaimedSession claimed);
+  std::optional<UpgradeAnswer> resume(const HandshakeAccept& accept,
+                                      std::function<void(UpgradeAnswer)>& later);
   UpgradeAnswer accept_new(HandshakeAccept&& accept,
                            std::shared_ptr<core::ConnectionEvents> events);
   UpgradeAnswer on_connect_result(HandshakeAccept&& accept, const std::vector<std::string>& offered,

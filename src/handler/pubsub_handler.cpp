@@ -38,10 +38,32 @@ PubSubHandler::PubSubHandler(Context& context, const PubSubCodec& codec, Registr
     : ClientHandler(context, std::move(registration), std::move(events), codec),
       codec_(codec),
       reconnection_token_(core::is_reliable(kind()) ? make_reconnection_token() : std::string()),
-      acked_(context.config.limits.max_remembered_ack_ids) {
+      acked_(context.config.limits.max_remembered_ack_ids),
+      durable_(core::is_reliable(kind()) && context.session_store != nullptr),
+      claimed_(false),
+      replay_after_(0) {
   if (core::is_reliable(kind()))
     replay_.emplace(context.config.limits.max_replay_messages,
                     context.config.limits.max_replay_bytes);
+}
+
+PubSubHandler::PubSubHandler(Context& context, const PubSubCodec& codec, Registration registration,
+                             std::shared_ptr<core::ConnectionEvents> events,
+                             const core::ClaimedSession& claimed)
+    : ClientHandler(context, std::move(registration), std::move(events), codec),
+      codec_(codec),
+      reconnection_token_(claimed.state.token),
+      acked_(context.config.limits.max_remembered_ack_ids),
+      durable_(true),
+      claimed_(true),
+      replay_after_(claimed.replay_after),
+      last_seq_(claimed.replay_after),
+      acked_seq_(claimed.state.acked),
+      replaying_(true) {
+  replay_.emplace(context.config.limits.max_replay_messages,
+                  context.config.limits.max_replay_bytes);
+  for (std::uint64_t ack_id : claimed.state.ack_ids)
+    acked_.remember(ack_id);
 }
 
 bool PubSubHandler::resumable_by(std::string_view token, core::ProtocolKind kind,
@@ -75,6 +97,15 @@ void PubSubHandler::on_open(const std::shared_ptr<Socket>& socket) {
       join_hub(weak_from_this(), [&] { socket->send(codec_.connected(id(), user_id(), token)); });
   if (refusal) {
     socket->close(core::close_code::policy_violation, std::move(*refusal));
+    return;
+  }
+  if (durable_)
+    save_state();
+  if (claimed_) {
+    // The same logical connection, now here: no `connected` event again.
+    ++context_.counters.recoveries;
+    WPS_LOG(debug, "handler") << "resumed " << id() << " from another node";
+    start_replay();
     return;
   }
   WPS_LOG_AT(debug, "handler", log_fields("connected"))
@@ -138,10 +169,13 @@ void PubSubHandler::on_closed(Socket& socket, bool recoverable) {
     std::lock_guard lock(mutex_);
     if (ended_ || socket_.get() != &socket)
       return;
-    if (recoverable) {
+    if (recoverable)
       await_recovery_locked(socket);
-      return;
-    }
+  }
+  if (recoverable) {
+    if (durable_)
+      save_state();  // the latest acknowledgement, for whichever node the client comes back to
+    return;
   }
   end("");
 }
@@ -183,7 +217,138 @@ std::shared_ptr<Socket> PubSubHandler::end(const std::string& reason) {
   cancel_streams(kPublisherGone);
   leave_hub(reason);
   context_.sessions.remove(this);
+  if (durable_)
+    context_.session_store->remove(hub()->name(), id());
   return socket;
+}
+
+void PubSubHandler::relinquish() {
+  if (auto socket = drop_here())
+    socket->close(core::close_code::normal, "The session was resumed on another node.");
+}
+
+std::shared_ptr<Socket> PubSubHandler::drop_here() {
+  std::shared_ptr<Socket> socket;
+  {
+    std::lock_guard lock(mutex_);
+    if (ended_)
+      return nullptr;
+    ended_ = relinquished_ = true;
+    socket = std::move(socket_);
+    replay_->clear();
+    held_.clear();
+    ++generation_;
+    if (recovery_timer_)
+      recovery_timer_->cancel();
+  }
+  WPS_LOG(debug, "handler") << id() << " dropped here: it lives on in the session store";
+  leave_hub_silently();
+  context_.sessions.remove(this);
+  return socket;
+}
+
+// ---- cluster session recovery ------------------------------------------------------------
+
+void PubSubHandler::save_state() {
+  core::SessionState state;
+  state.hub = hub()->name();
+  state.connection_id = id();
+  state.user_id = user_id();
+  state.kind = kind();
+  state.roles = registration_.roles;
+  state.groups = hub()->groups_of(id());  // the hub's lock, never under mutex_
+  state.token = reconnection_token_;
+  {
+    std::lock_guard lock(mutex_);
+    if (ended_)
+      return;
+    state.ack_ids = acked_.ids();
+    state.acked = acked_seq_;
+    last_save_ = std::chrono::steady_clock::now();
+  }
+  context_.session_store->save(state);
+}
+
+bool PubSubHandler::send_numbered_locked(const SharedFrame& frame, std::uint64_t seq) {
+  if (seq == 0)
+    seq = last_seq_ + 1;  // not logged (Redis unreachable): next after the last
+  else if (seq <= last_seq_)
+    return true;  // the client has it already (a handover delivers some twice)
+  last_seq_ = seq;
+  SharedFrame stamped = replay_->stamp_as(codec_, *frame, seq);
+  if (!stamped)
+    return false;
+  if (socket_)
+    socket_->send(std::move(stamped));
+  return true;
+}
+
+void PubSubHandler::deliver_logged(const SharedFrame& frame, std::uint64_t log_seq) {
+  if (!durable_) {
+    deliver(frame);
+    return;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (ended_)
+      return;
+    if (replaying_) {
+      held_.emplace_back(log_seq, frame);
+      return;
+    }
+    if (send_numbered_locked(frame, log_seq))
+      return;
+  }
+  overflowed();
+}
+
+void PubSubHandler::start_replay() {
+  auto self = shared_from_this();
+  context_.session_store->when_subscribed([self] {
+    self->context_.session_store->replay(
+        self->hub()->name(), self->replay_after_,
+        [self](std::vector<core::LoggedPublication> entries, bool complete) {
+          self->finish_replay(std::move(entries), complete);
+        });
+  });
+}
+
+void PubSubHandler::finish_replay(std::vector<core::LoggedPublication> entries, bool complete) {
+  if (!complete) {
+    // Redis failed, or the log lost entries this session needs: it cannot stay lossless.
+    ++context_.counters.recoveries_refused;
+    WPS_LOG(info, "handler") << "cannot replay the log for " << id() << ": ending the session";
+    if (auto socket = end(std::string(kRecoveryRefused)))
+      socket->close(core::close_code::policy_violation, std::string(kRecoveryRefused));
+    return;
+  }
+  // What of the log was addressed to this connection, encoded (the hub's lock: not under mutex_).
+  std::vector<std::pair<std::uint64_t, SharedFrame>> frames;
+  const auto now = std::chrono::steady_clock::now();
+  for (const core::LoggedPublication& entry : entries) {
+    const core::Message& message = *entry.publication.message;
+    if (message.expires_at != std::chrono::steady_clock::time_point{} && message.expires_at < now)
+      continue;
+    if (!hub()->addresses(entry.publication, id()))
+      continue;
+    if (SharedFrame frame = encoder_.encode(message))
+      frames.emplace_back(entry.seq, std::move(frame));
+  }
+  bool overflow = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (ended_)
+      return;
+    for (const auto& [seq, frame] : frames)
+      overflow = overflow || !send_numbered_locked(frame, seq);
+    for (const auto& [seq, frame] : held_)
+      overflow = overflow || !send_numbered_locked(frame, seq);
+    held_.clear();
+    replaying_ = false;
+  }
+  WPS_LOG(debug, "handler") << "replayed " << frames.size() << " message(s) to " << id();
+  if (overflow)
+    overflowed();
 }
 
 // ---- from the hub ----------------------------------------------------------------------------
@@ -191,6 +356,10 @@ std::shared_ptr<Socket> PubSubHandler::end(const std::string& reason) {
 void PubSubHandler::deliver(const SharedFrame& frame) {
   if (!reliable()) {
     socket_->send(frame);
+    return;
+  }
+  if (durable_) {  // an event handler's reply: numbered after the last message
+    deliver_logged(frame, 0);
     return;
   }
   {
@@ -203,6 +372,10 @@ void PubSubHandler::deliver(const SharedFrame& frame) {
       return;
     }
   }
+  overflowed();
+}
+
+void PubSubHandler::overflowed() {
   // The client acknowledges too little: the session cannot be kept lossless any more.
   ++context_.counters.replay_overflows;
   WPS_LOG(info, "handler") << "replay buffer of " << id() << " is full: ending the session";
@@ -214,6 +387,14 @@ void PubSubHandler::deliver(const SharedFrame& frame) {
 void PubSubHandler::close(std::uint16_t code, std::string reason) {
   if (!reliable()) {
     socket_->close(code, std::move(reason));
+    return;
+  }
+  if (durable_ && code == core::close_code::going_away) {
+    // This node shuts down: the session stays in the store and its client resumes it on
+    // another node (no `disconnected` event here; the connection goes on there).
+    save_state();
+    if (auto socket = drop_here())
+      socket->close(code, std::move(reason));
     return;
   }
   if (auto socket = end(reason))
@@ -267,8 +448,20 @@ void PubSubHandler::handle(const std::shared_ptr<Socket>& socket,
           cancel_invocation(m);
         } else if constexpr (std::is_same_v<T, protocol::SequenceAck>) {
           if (reliable()) {
-            std::lock_guard lock(mutex_);
-            replay_->acknowledge(m.sequence_id);
+            bool save = false;
+            {
+              std::lock_guard lock(mutex_);
+              replay_->acknowledge(m.sequence_id);
+              if (durable_ && m.sequence_id > acked_seq_) {
+                acked_seq_ = m.sequence_id;
+                // At most twice a second (and when the socket drops): a node that dies loses
+                // the newest acknowledgements only, which costs a longer replay, not a message.
+                save =
+                    std::chrono::steady_clock::now() - last_save_ >= std::chrono::milliseconds(500);
+              }
+            }
+            if (save)
+              save_state();
           }
         } else {
           static_assert(std::is_same_v<T, protocol::Ping>);
@@ -303,6 +496,8 @@ void PubSubHandler::join_or_leave(M& m) {
   }
   if (m.ack_id)
     ack(*m.ack_id);
+  if (durable_)
+    save_state();
 }
 
 void PubSubHandler::send_to_group(protocol::SendToGroup& m) {

@@ -24,7 +24,10 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
+#include "core/session_store.hpp"
 #include "handler/client_handler.hpp"
 #include "handler/codec.hpp"
 #include "handler/replay_buffer.hpp"
@@ -37,6 +40,11 @@ class PubSubHandler final : public ClientHandler,
   // `codec`: the client's format (pubsub_codec(registration.kind)).
   PubSubHandler(Context& context, const PubSubCodec& codec, Registration registration,
                 std::shared_ptr<core::ConnectionEvents> events);
+  // A reliable session that another node held, claimed from the cluster's session store: it
+  // keeps its token and ack history and, once open, replays the log after `claimed`'s position.
+  PubSubHandler(Context& context, const PubSubCodec& codec, Registration registration,
+                std::shared_ptr<core::ConnectionEvents> events,
+                const core::ClaimedSession& claimed);
 
   bool reliable() const { return replay_.has_value(); }
   // Whether a client offering `token` (its awps_reconnection_token) on `hub` with `kind` may
@@ -49,7 +57,11 @@ class PubSubHandler final : public ClientHandler,
   void on_closed(Socket& socket, bool recoverable) override;
 
   void deliver(const SharedFrame& frame) override;
+  void deliver_logged(const SharedFrame& frame, std::uint64_t log_seq) override;
   void close(std::uint16_t code, std::string reason) override;
+
+  // Another node resumed this session: it ends here without any event or stored-state change.
+  void relinquish();
 
  private:
   // The socket that carries the session now, if it is `socket` (messages from a socket that a
@@ -104,6 +116,20 @@ class PubSubHandler final : public ClientHandler,
   // `reason`), a reliable session stops being resumable and forgets its messages. The attached
   // socket, if any, is returned (detached) for the caller to close.
   std::shared_ptr<Socket> end(const std::string& reason);
+  // Ends the session here without any event or stored-state change (it lives on in the
+  // store); the attached socket, if any, is returned for the caller to close.
+  std::shared_ptr<Socket> drop_here();
+  // Cluster session recovery (durable_): the state other nodes need, saved in the store.
+  void save_state();
+  // mutex_ held: numbers `frame` `seq` (0: the next one) unless the client had it already, keeps
+  // it and sends it. False: the replay buffer is full.
+  bool send_numbered_locked(const SharedFrame& frame, std::uint64_t seq);
+  // The replay buffer is full: the session ends.
+  void overflowed();
+  // A claimed session, open: waits for its subscriptions, then replays the log.
+  void start_replay();
+  void finish_replay(std::vector<core::LoggedPublication> entries, bool complete);
+
   // Reliable, mutex_ held: the attached `socket` dropped; the session waits for its client to
   // recover within Limits::recovery_window, then ends.
   void await_recovery_locked(const Socket& socket);
@@ -126,6 +152,17 @@ class PubSubHandler final : public ClientHandler,
   // Reliable: the recovery window of a detached session; a generation tells a stale expiry.
   std::unique_ptr<boost::asio::steady_timer> recovery_timer_;
   std::uint64_t generation_ = 0;
+
+  // Cluster session recovery: a reliable session with a session store.
+  const bool durable_;
+  const bool claimed_;                // resumed from another node: replays, no `connected` event
+  const std::uint64_t replay_after_;  // claimed: the log position the replay starts after
+  std::uint64_t last_seq_ = 0;        // the last sequence id sent (log numbers)
+  std::uint64_t acked_seq_ = 0;       // the client's last sequenceAck
+  std::chrono::steady_clock::time_point last_save_{};
+  bool replaying_ = false;  // claimed, log not replayed yet: live messages wait in held_
+  std::vector<std::pair<std::uint64_t, SharedFrame>> held_;
+  bool relinquished_ = false;
 };
 
 }  // namespace wps::handler

@@ -3,7 +3,12 @@
 namespace wps::handler {
 
 SharedFrame ReplayBuffer::stamp(const PubSubCodec& codec, const Frame& frame) {
-  const std::uint64_t sequence_id = next_sequence_id_++;
+  return stamp_as(codec, frame, next_sequence_id_);
+}
+
+SharedFrame ReplayBuffer::stamp_as(const PubSubCodec& codec, const Frame& frame,
+                                   std::uint64_t sequence_id) {
+  next_sequence_id_ = sequence_id + 1;
   SharedFrame stamped = codec.with_sequence_id(frame, sequence_id);
   if (kept_.size() >= max_messages_ || bytes_ + stamped->data.size() > max_bytes_)
     return nullptr;
@@ -26,6 +31,14 @@ void ReplayBuffer::clear() {
 
 bool AckHistory::contains(std::uint64_t ack_id) const {
   return ids_.contains(ack_id);
+}
+
+std::vector<std::uint64_t> AckHistory::ids() const {
+  std::vector<std::uint64_t> out;
+  out.reserve(order_.size());
+  for (std::size_t i = 0; i < order_.size(); ++i)
+    out.push_back(order_[i]);
+  return out;
 }
 
 void AckHistory::remember(std::uint64_t ack_id) {

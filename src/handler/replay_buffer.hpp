@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <unordered_set>
+#include <vector>
 
 #include "handler/codec.hpp"
 #include "util/fifo.hpp"
@@ -22,6 +23,9 @@ class ReplayBuffer {
   // `frame` (a data message of `codec`'s format) stamped with the next sequence id and kept
   // until acknowledged; null when keeping it would pass a bound (the id is used up either way).
   SharedFrame stamp(const PubSubCodec& codec, const Frame& frame);
+  // The same with sequence id `sequence_id` (greater than every id so far): a cluster's reliable
+  // session numbers its messages with their hub's log numbers (core/session_store.hpp).
+  SharedFrame stamp_as(const PubSubCodec& codec, const Frame& frame, std::uint64_t sequence_id);
   // The client has every message up to `sequence_id`.
   void acknowledge(std::uint64_t sequence_id);
 
@@ -54,6 +58,8 @@ class AckHistory {
   explicit AckHistory(std::size_t max) : max_(max) {}
   bool contains(std::uint64_t ack_id) const;
   void remember(std::uint64_t ack_id);
+  // The remembered ids, oldest first (a reliable session's saved state).
+  std::vector<std::uint64_t> ids() const;
 
  private:
   const std::size_t max_;

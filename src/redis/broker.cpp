@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "redis/envelope.hpp"
+#include "redis/session_codec.hpp"
 #include "util/ids.hpp"
 #include "util/log.hpp"
 
@@ -38,6 +39,74 @@ end
 return out
 )lua";
 
+// A publication numbered in its hub's log (session recovery): the hub's counter (created at
+// (Redis time - 2026-01-01) * 4096 so that it only grows across a Redis restart, as long as a
+// hub publishes fewer than 4096 messages per millisecond), the entry "<seq>-0" in the hub's
+// stream, and the PUBLISH of 0xFF "<seq>:" envelope, all in one step: every node sees the
+// publications of a hub in log order.
+constexpr std::string_view kLogPublishScript = R"lua(
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  local t = redis.call('TIME')
+  local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - 1767225600000
+  if ms < 0 then ms = 0 end
+  redis.call('SET', KEYS[2], string.format('%.0f', ms * 4096))
+end
+local s = string.format('%.0f', redis.call('INCR', KEYS[2]))
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], s .. '-0', 'e', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('PUBLISH', KEYS[3], '\255' .. s .. ':' .. ARGV[1])
+return 1
+)lua";
+
+// Saves a session's state unless another node owns it (0 then). `start`, set once: the hub's
+// log position when the session was first saved (a replay never goes back before it).
+constexpr std::string_view kSessionSaveScript = R"lua(
+local o = redis.call('HGET', KEYS[1], 'owner')
+if o and o ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'token', ARGV[2], 'state', ARGV[3])
+if redis.call('HEXISTS', KEYS[1], 'start') == 0 then
+  redis.call('HSET', KEYS[1], 'start', redis.call('GET', KEYS[2]) or '0')
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1
+)lua";
+
+// Claims a session for this node when the token matches, telling its previous owner.
+constexpr std::string_view kSessionClaimScript = R"lua(
+local v = redis.call('HMGET', KEYS[1], 'token', 'state', 'owner', 'start')
+if not v[1] or v[1] ~= ARGV[1] or not v[2] then return false end
+if v[3] and v[3] ~= ARGV[2] then redis.call('PUBLISH', ARGV[4] .. v[3], ARGV[5]) end
+redis.call('HSET', KEYS[1], 'owner', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return {v[2], v[4] or '0'}
+)lua";
+
+constexpr std::string_view kSessionRemoveScript = R"lua(
+if redis.call('HGET', KEYS[1], 'owner') == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+)lua";
+
+constexpr std::size_t kReplayPage = 512;
+
+std::uint64_t parse_seq(std::string_view id) {
+  // "<seq>-0"
+  std::uint64_t seq = 0;
+  const std::size_t dash = id.find('-');
+  const std::string_view digits = id.substr(0, dash);
+  if (digits.empty() || digits.size() > 20)
+    return 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9')
+      return 0;
+    const std::uint64_t next = seq * 10 + static_cast<std::uint64_t>(c - '0');
+    if (next / 10 != seq)
+      return 0;
+    seq = next;
+  }
+  return seq;
+}
+
 std::string_view text_of(const redisReply& r) {
   if (r.type == REDIS_REPLY_STRING || r.type == REDIS_REPLY_STATUS || r.type == REDIS_REPLY_ERROR)
     return std::string_view(r.str, r.len);
@@ -55,7 +124,8 @@ RedisBroker::RedisBroker(net::io_context& ioc, BrokerOptions options)
       command_channel_(prefix_ + "cmd"),
       reply_channel_(prefix_ + "r:" + node_id_),
       tick_timer_(strand_),
-      reconnect_timer_(strand_) {}
+      reconnect_timer_(strand_),
+      take_channel_(prefix_ + "take:" + node_id_) {}
 
 RedisBroker::~RedisBroker() {
   // The event loop has stopped: nothing else runs.
@@ -74,6 +144,8 @@ void RedisBroker::start(core::BrokerHandler& handler) {
     want(all_channel_);
     want(command_channel_);
     want(reply_channel_);
+    if (options_.session_recovery)
+      want(take_channel_);
     WPS_LOG(info, "redis") << "node " << node_id_ << " joining the cluster at " << options_.url.host
                            << ":" << options_.url.port << "/" << options_.url.db;
     connect();
@@ -153,6 +225,8 @@ void RedisBroker::connect() {
           WPS_LOG(info, "redis") << "connected to Redis";
         }
         was_up_ = true;
+        // The sessions this node holds, written again (Redis may have lost them).
+        next_session_refresh_ = Clock::now();
         next_heartbeat_ = Clock::now();
         if (sub_client_id_ >= 0) {  // the subscriber was first: register now, not at the tick
           next_heartbeat_ += options_.heartbeat_interval;
@@ -181,6 +255,9 @@ void RedisBroker::on_down(const std::string& which, const std::string& reason) {
   deferred_.clear();
   for (auto& [name, state] : channels_)
     state.sent = false;
+  // Waiters for subscriptions go on: their replay reports that Redis is gone.
+  for (auto& [count, done] : std::exchange(subscribed_waiters_, {}))
+    net::post(strand_, std::move(done));
   // Tear both down: they come back together.
   if (sub_)
     sub_->close();
@@ -243,6 +320,14 @@ void RedisBroker::tick() {
   if (stopped_)
     return;
   sweep();
+  if (cmd_ready_ && !owned_.empty() && Clock::now() >= next_session_refresh_) {
+    // Keeps the states alive (their TTL is the recovery window) and rewrites lost ones.
+    next_session_refresh_ =
+        Clock::now() + std::max<std::chrono::milliseconds>(options_.recovery_window / 4,
+                                                           std::chrono::milliseconds(250));
+    for (const auto& [key, session] : owned_)
+      write_session(key);
+  }
   if (cmd_ready_ && Clock::now() >= next_heartbeat_) {
     next_heartbeat_ = Clock::now() + options_.heartbeat_interval;
     heartbeat();
@@ -306,6 +391,14 @@ void RedisBroker::on_push(const redisReply& reply) {
       if (ready(d) && cmd_ready_)
         cmd_->command({"PUBLISH", d.channel, d.payload});
     std::erase_if(deferred_, ready);
+    for (auto it = subscribed_waiters_.begin(); it != subscribed_waiters_.end();) {
+      if (it->first <= subscribes_confirmed_) {
+        net::post(strand_, std::move(it->second));
+        it = subscribed_waiters_.erase(it);
+      } else {
+        ++it;
+      }
+    }
   }
 }
 
@@ -317,8 +410,23 @@ bool RedisBroker::from_self(std::string_view payload) const {
 }
 
 void RedisBroker::on_message(std::string_view name, std::string_view payload) {
-  (void)name;
-  if (from_self(payload))
+  if (name == take_channel_) {
+    on_taken(payload);
+    return;
+  }
+  std::uint64_t seq = 0;
+  if (auto logged = split_logged(payload)) {
+    if (logged->seq == 0) {
+      ++stats_.malformed;
+      WPS_LOG(debug, "redis") << "dropped a logged publication with a malformed header";
+      return;
+    }
+    seq = logged->seq;
+    payload = logged->envelope;
+  }
+  const bool self = from_self(payload);
+  // A node's own publications come back only for its reliable sessions (numbered now).
+  if (self && (seq == 0 || !options_.session_recovery))
     return;
   DecodeResult decoded = decode_envelope(payload, Clock::now());
   if (!decoded.envelope) {
@@ -327,7 +435,10 @@ void RedisBroker::on_message(std::string_view name, std::string_view payload) {
     return;
   }
   if (auto* pub = std::get_if<PublicationEnvelope>(&*decoded.envelope)) {
-    ++stats_.received;
+    pub->publication.log_seq = options_.session_recovery ? seq : 0;
+    pub->publication.loopback = self;
+    if (!self)
+      ++stats_.received;
     if (handler_ != nullptr)
       handler_->on_publication(pub->publication);
   } else if (auto* command = std::get_if<CommandEnvelope>(&*decoded.envelope)) {
@@ -385,12 +496,40 @@ void RedisBroker::publish(const core::Publication& publication) {
       break;
   }
   std::string payload = encode_publication(node_id_, publication, Clock::now());
-  net::post(strand_, [this, name = std::move(name), payload = std::move(payload)] {
+  if (!options_.session_recovery) {
+    net::post(strand_, [this, name = std::move(name), payload = std::move(payload)] {
+      if (!cmd_ready_) {
+        ++stats_.dropped;
+        return;
+      }
+      cmd_->command({"PUBLISH", name, payload});
+      ++stats_.published;
+    });
+    return;
+  }
+  // Logged: numbered in the hub's log and published in one step; it comes back to this node's
+  // reliable sessions from Redis. Without Redis they get it unnumbered, at once (see the
+  // documented bound in docs/CLUSTER.md).
+  net::post(strand_, [this, name = std::move(name), payload = std::move(payload),
+                      copy = publication]() mutable {
     if (!cmd_ready_) {
       ++stats_.dropped;
+      copy.loopback = true;
+      copy.log_seq = 0;
+      if (handler_ != nullptr)
+        handler_->on_publication(copy);
       return;
     }
-    cmd_->command({"PUBLISH", name, payload});
+    const std::string max = std::to_string(options_.log_max_entries);
+    const std::string ttl = std::to_string(
+        std::max<long long>(4 * static_cast<long long>(options_.recovery_window.count()), 60'000));
+    cmd_->command({"EVAL", kLogPublishScript, "3", prefix_ + "log:" + copy.hub,
+                   prefix_ + "seq:" + copy.hub, name, payload, max, ttl},
+                  [](const redisReply* reply) {
+                    if (reply != nullptr && reply->type == REDIS_REPLY_ERROR) {
+                      WPS_LOG(warn, "redis") << "logging a publication failed: " << text_of(*reply);
+                    }
+                  });
     ++stats_.published;
   });
 }
@@ -460,6 +599,161 @@ core::CommandResult RedisBroker::run_remote(const core::Command& command) {
   std::lock_guard lock(pending_mutex_);
   pending_.erase(id);
   return result;
+}
+
+// ---- session recovery -------------------------------------------------------------------
+
+void RedisBroker::on_taken(std::string_view payload) {
+  const std::size_t nl = payload.find('\n');
+  if (nl == std::string_view::npos || session_listener_ == nullptr)
+    return;
+  const std::string hub(payload.substr(0, nl));
+  const std::string id(payload.substr(nl + 1));
+  owned_.erase(session_key(hub, id));
+  WPS_LOG(debug, "redis") << "session " << id << " was resumed on another node";
+  session_listener_->on_session_taken(hub, id);
+}
+
+void RedisBroker::write_session(const std::string& key) {
+  auto it = owned_.find(key);
+  if (it == owned_.end() || !cmd_ready_)
+    return;
+  const OwnedSession& s = it->second;
+  const std::string ttl = std::to_string(options_.recovery_window.count());
+  cmd_->command({"EVAL", kSessionSaveScript, "2", key, prefix_ + "seq:" + s.hub, node_id_, s.token,
+                 s.state, ttl},
+                [this, key](const redisReply* reply) {
+                  if (reply == nullptr || stopped_)
+                    return;
+                  if (reply->type == REDIS_REPLY_ERROR) {
+                    WPS_LOG(warn, "redis") << "saving a session failed: " << text_of(*reply);
+                    return;
+                  }
+                  if (reply->type != REDIS_REPLY_INTEGER || reply->integer != 0)
+                    return;
+                  // Another node owns it now (its message may have been lost): drop it here.
+                  auto found = owned_.find(key);
+                  if (found == owned_.end())
+                    return;
+                  const std::string hub = found->second.hub, id = found->second.id;
+                  owned_.erase(found);
+                  if (session_listener_ != nullptr)
+                    session_listener_->on_session_taken(hub, id);
+                });
+}
+
+void RedisBroker::save(const core::SessionState& state) {
+  OwnedSession owned{state.hub, state.connection_id, state.token, encode_session_state(state)};
+  net::post(strand_, [this, key = session_key(state.hub, state.connection_id),
+                      owned = std::move(owned)]() mutable {
+    if (stopped_)
+      return;
+    owned_[key] = std::move(owned);
+    write_session(key);
+  });
+}
+
+void RedisBroker::remove(const std::string& hub, const core::ConnId& id) {
+  net::post(strand_, [this, key = session_key(hub, id)] {
+    if (owned_.erase(key) == 0 || !cmd_ready_)
+      return;
+    cmd_->command({"EVAL", kSessionRemoveScript, "1", key, node_id_});
+  });
+}
+
+void RedisBroker::claim(const std::string& hub, const core::ConnId& id, const std::string& token,
+                        std::function<void(std::optional<core::ClaimedSession>)> done) {
+  net::post(strand_, [this, hub, id, token, done = std::move(done)]() mutable {
+    if (!cmd_ready_ || stopped_)
+      return done(std::nullopt);
+    const std::string ttl = std::to_string(options_.recovery_window.count());
+    cmd_->command(
+        {"EVAL", kSessionClaimScript, "1", session_key(hub, id), token, node_id_, ttl,
+         prefix_ + "take:", hub + "\n" + id},
+        [this, hub, id, token, done = std::move(done)](const redisReply* reply) {
+          if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+              reply->element[0]->type != REDIS_REPLY_STRING)
+            return done(std::nullopt);
+          auto state = decode_session_state(text_of(*reply->element[0]));
+          if (!state || state->hub != hub || state->connection_id != id) {
+            WPS_LOG(warn, "redis") << "a stored session state is malformed: " << id;
+            return done(std::nullopt);
+          }
+          state->token = token;
+          core::ClaimedSession claimed;
+          claimed.replay_after = std::max(state->acked, parse_seq(text_of(*reply->element[1])));
+          claimed.state = std::move(*state);
+          owned_[session_key(hub, id)] = {hub, id, token, encode_session_state(claimed.state)};
+          done(std::move(claimed));
+        });
+  });
+}
+
+void RedisBroker::when_subscribed(std::function<void()> done) {
+  net::post(strand_, [this, done = std::move(done)]() mutable {
+    if (subscribes_confirmed_ >= subscribes_sent_ || !sub_ready_)
+      return done();
+    subscribed_waiters_.emplace_back(subscribes_sent_, std::move(done));
+  });
+}
+
+void RedisBroker::replay(const std::string& hub, std::uint64_t after,
+                         std::function<void(std::vector<core::LoggedPublication>, bool)> done) {
+  net::post(strand_, [this, log = prefix_ + "log:" + hub, after, done = std::move(done)]() mutable {
+    if (!cmd_ready_ || stopped_)
+      return done({}, false);
+    // Entries the session needs that were trimmed: not lossless any more.
+    cmd_->command({"XINFO", "STREAM", log},
+                  [this, log, after, done = std::move(done)](const redisReply* reply) mutable {
+                    if (reply == nullptr)
+                      return done({}, false);
+                    if (reply->type == REDIS_REPLY_ARRAY) {
+                      for (std::size_t i = 0; i + 1 < reply->elements; i += 2) {
+                        if (text_of(*reply->element[i]) == "max-deleted-entry-id" &&
+                            parse_seq(text_of(*reply->element[i + 1])) > after)
+                          return done({}, false);
+                      }
+                    }
+                    // An error: no log (nothing published in the window, or Redis lost it).
+                    read_log(log, after, {}, std::move(done));
+                  });
+  });
+}
+
+void RedisBroker::read_log(std::string log, std::uint64_t after,
+                           std::vector<core::LoggedPublication> got,
+                           std::function<void(std::vector<core::LoggedPublication>, bool)> done) {
+  const std::string start = "(" + std::to_string(after) + "-0";
+  const std::string count = std::to_string(kReplayPage);
+  cmd_->command(
+      {"XRANGE", log, start, "+", "COUNT", count},
+      [this, log, got = std::move(got), done = std::move(done)](const redisReply* reply) mutable {
+        if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY)
+          return done(std::move(got), false);
+        std::uint64_t last = 0;
+        for (std::size_t i = 0; i < reply->elements; ++i) {
+          const redisReply& entry = *reply->element[i];
+          if (entry.type != REDIS_REPLY_ARRAY || entry.elements != 2 ||
+              entry.element[1]->type != REDIS_REPLY_ARRAY)
+            return done(std::move(got), false);
+          last = parse_seq(text_of(*entry.element[0]));
+          const redisReply& fields = *entry.element[1];
+          if (last == 0 || fields.elements != 2)
+            return done(std::move(got), false);
+          DecodeResult decoded = decode_envelope(text_of(*fields.element[1]), Clock::now());
+          auto* pub =
+              decoded.envelope ? std::get_if<PublicationEnvelope>(&*decoded.envelope) : nullptr;
+          if (pub == nullptr) {
+            ++stats_.malformed;
+            continue;
+          }
+          pub->publication.log_seq = last;
+          got.push_back({last, std::move(pub->publication)});
+        }
+        if (reply->elements < kReplayPage || !cmd_ready_)
+          return done(std::move(got), cmd_ready_ || reply->elements < kReplayPage);
+        read_log(std::move(log), last, std::move(got), std::move(done));
+      });
 }
 
 }  // namespace wps::redis

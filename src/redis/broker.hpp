@@ -18,8 +18,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -29,6 +31,7 @@
 #include "core/broker.hpp"
 #include "core/cluster.hpp"
 #include "core/node.hpp"
+#include "core/session_store.hpp"
 #include "redis/resp_client.hpp"
 
 namespace wps::redis {
@@ -42,7 +45,10 @@ struct BrokerOptions {
         heartbeat_interval(limits.cluster_heartbeat_interval),
         node_ttl(limits.cluster_node_ttl),
         unsubscribe_grace(limits.cluster_unsubscribe_grace),
-        max_reconnect_backoff(limits.redis_max_reconnect_backoff) {}
+        max_reconnect_backoff(limits.redis_max_reconnect_backoff),
+        session_recovery(limits.cluster_session_recovery),
+        recovery_window(limits.recovery_window),
+        log_max_entries(limits.cluster_log_max_entries) {}
 
   Url url;
   std::chrono::milliseconds connect_timeout;
@@ -51,6 +57,11 @@ struct BrokerOptions {
   std::chrono::milliseconds node_ttl;  // a node silent this long is dropped
   std::chrono::milliseconds unsubscribe_grace;
   std::chrono::milliseconds max_reconnect_backoff;
+  // Reliable sessions recover on any node: publications are numbered in a log per hub and
+  // session states are stored (core/session_store.hpp).
+  bool session_recovery = true;
+  std::chrono::milliseconds recovery_window;
+  std::size_t log_max_entries;  // per hub, approximately (XADD MAXLEN ~)
 };
 
 struct BrokerStats {
@@ -61,7 +72,7 @@ struct BrokerStats {
   std::atomic<std::uint64_t> reconnects{0};
 };
 
-class RedisBroker final : public core::Broker, public core::Cluster {
+class RedisBroker final : public core::Broker, public core::Cluster, public core::SessionStore {
  public:
   RedisBroker(boost::asio::io_context& ioc, BrokerOptions options);
   ~RedisBroker() override;
@@ -89,8 +100,22 @@ class RedisBroker final : public core::Broker, public core::Cluster {
   void subscribe_connection(const std::string& hub, const core::ConnId& id) override;
   void unsubscribe_connection(const std::string& hub, const core::ConnId& id) override;
 
+  bool logs_publications() const override { return options_.session_recovery; }
+
   // core::Cluster
   core::CommandResult run_remote(const core::Command& command) override;
+
+  // core::SessionStore
+  void set_session_listener(core::SessionListener& listener) override {
+    session_listener_ = &listener;
+  }
+  void save(const core::SessionState& state) override;
+  void remove(const std::string& hub, const core::ConnId& id) override;
+  void claim(const std::string& hub, const core::ConnId& id, const std::string& token,
+             std::function<void(std::optional<core::ClaimedSession>)> done) override;
+  void when_subscribed(std::function<void()> done) override;
+  void replay(const std::string& hub, std::uint64_t after,
+              std::function<void(std::vector<core::LoggedPublication>, bool)> done) override;
 
  private:
   struct Channel {
@@ -128,6 +153,14 @@ class RedisBroker final : public core::Broker, public core::Cluster {
   void tick();
 
   std::string channel(char kind, const std::string& hub, const std::string& target) const;
+  std::string session_key(const std::string& hub, const std::string& id) const {
+    return prefix_ + "s:" + hub + ":" + id;
+  }
+  // Strand: writes one owned session's state (fenced: not once another node claimed it).
+  void write_session(const std::string& key);
+  void read_log(std::string log, std::uint64_t after, std::vector<core::LoggedPublication> got,
+                std::function<void(std::vector<core::LoggedPublication>, bool)> done);
+  void on_taken(std::string_view payload);
   bool from_self(std::string_view payload) const;
 
   Strand strand_;
@@ -157,6 +190,16 @@ class RedisBroker final : public core::Broker, public core::Cluster {
 
   std::mutex pending_mutex_;
   std::unordered_map<std::uint64_t, std::shared_ptr<Pending>> pending_;
+
+  // Session recovery (strand state): the sessions this node holds, by key, as last saved.
+  struct OwnedSession {
+    std::string hub, id, token, state;
+  };
+  std::unordered_map<std::string, OwnedSession> owned_;
+  std::chrono::steady_clock::time_point next_session_refresh_{};
+  std::vector<std::pair<std::uint64_t, std::function<void()>>> subscribed_waiters_;
+  const std::string take_channel_;
+  core::SessionListener* session_listener_ = nullptr;
   std::atomic<std::uint64_t> next_request_{1};
 };
 
