@@ -20,6 +20,8 @@ LOADGEN_CPU=${LOADGEN_CPU:-1}
 RESULTS=${RESULTS:-$REPO/build/bench-results}
 WPS_PORT=${WPS_PORT:-18480}
 NCHAN_PORT=${NCHAN_PORT:-18490}
+BUN_PORT=${BUN_PORT:-18500}
+BUN_BIN=${BUN_BIN:-$BENCH_DIR/node_modules/bun/bin/bun.exe}
 mkdir -p "$RESULTS"
 SERVER_PID=""
 NGINX_DIR=""
@@ -127,6 +129,29 @@ CONF
   done
   NCHAN_WORKER=$w
   taskset -pc "$SERVER_CPU" "$NCHAN_WORKER" >/dev/null
+}
+
+# Bun (the peer of issue 14): the npm package `bun`, pinned in bench/package.json and
+# bench/package-lock.json, installed into bench/node_modules by `npm ci`. Its postinstall puts the
+# platform binary (@oven/bun-linux-x64 here) at node_modules/bun/bin/bun.exe; we run that binary
+# directly, so that the measured pid is Bun itself and not a node wrapper.
+ensure_bun() {
+  if [[ ! -x $BUN_BIN ]] || ! "$BUN_BIN" --version >/dev/null 2>&1; then
+    echo "installing bun (npm ci in $BENCH_DIR)" >&2
+    (cd "$BENCH_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+  "$BUN_BIN" --version >/dev/null 2>&1 || { echo "bun did not install: $BUN_BIN" >&2; exit 1; }
+}
+
+# Bun.serve pub/sub (bench/bun_server.mjs): /sub/<topic> WebSocket subscribers, POST /pub/<topic>.
+# All of its threads (the event loop, JavaScriptCore's GC and JIT helpers) on SERVER_CPU.
+start_bun() {
+  stop_server
+  port_free "$BUN_PORT"
+  BUN_PORT=$BUN_PORT nice -n "$BENCH_NICE" taskset -c "$SERVER_CPU" "$BUN_BIN" "$BENCH_DIR/bun_server.mjs" \
+    >"$RESULTS/bun.log" 2>&1 &
+  SERVER_PID=$!
+  wait_port "$BUN_PORT"
 }
 
 stop_server() {
