@@ -60,10 +60,21 @@ wait_port() {  # port (the server just started is $SERVER_PID)
   echo "nothing listens on port $1" >&2; return 1
 }
 
+# MALLOC_COUNT=1: the server runs with bench/malloc_count preloaded, counting its heap
+# allocations into $MALLOC_COUNT_FILE; pass $(malloc_count_args) to loadgen to report them per step.
+MALLOC_COUNT=${MALLOC_COUNT:-0}
+MALLOC_COUNT_FILE=${MALLOC_COUNT_FILE:-$RESULTS/malloc-count.bin}
+malloc_count_args() { if [[ $MALLOC_COUNT == 1 ]]; then echo "--malloc-count-file $MALLOC_COUNT_FILE"; fi; }
+
 start_wps() {  # extra server args...
   stop_server
   port_free "$WPS_PORT"
-  nice -n "$BENCH_NICE" taskset -c "$SERVER_CPU" "$SERVER_BIN" --host 127.0.0.1 --port "$WPS_PORT" --threads 1 --log-level warn "$@" \
+  local preload=()
+  if [[ $MALLOC_COUNT == 1 ]]; then
+    cmake --build "$BUILD" --target malloc_count >/dev/null
+    preload=(env "LD_PRELOAD=$BUILD/bench/libmalloc_count.so" "MALLOC_COUNT_FILE=$MALLOC_COUNT_FILE")
+  fi
+  nice -n "$BENCH_NICE" taskset -c "$SERVER_CPU" "${preload[@]}" "$SERVER_BIN" --host 127.0.0.1 --port "$WPS_PORT" --threads 1 --log-level warn "$@" \
     >"$RESULTS/server.log" 2>&1 &
   SERVER_PID=$!
   wait_port "$WPS_PORT"
