@@ -21,6 +21,8 @@ RESULTS=${RESULTS:-$REPO/build/bench-results}
 WPS_PORT=${WPS_PORT:-18480}
 NCHAN_PORT=${NCHAN_PORT:-18490}
 MOSQUITTO_PORT=${MOSQUITTO_PORT:-18500}
+BUN_PORT=${BUN_PORT:-18510}
+BUN_BIN=${BUN_BIN:-$BENCH_DIR/node_modules/bun/bin/bun.exe}
 mkdir -p "$RESULTS"
 SERVER_PID=""
 NGINX_DIR=""
@@ -60,10 +62,21 @@ wait_port() {  # port (the server just started is $SERVER_PID)
   echo "nothing listens on port $1" >&2; return 1
 }
 
+# MALLOC_COUNT=1: the server runs with bench/malloc_count preloaded, counting its heap
+# allocations into $MALLOC_COUNT_FILE; pass $(malloc_count_args) to loadgen to report them per step.
+MALLOC_COUNT=${MALLOC_COUNT:-0}
+MALLOC_COUNT_FILE=${MALLOC_COUNT_FILE:-$RESULTS/malloc-count.bin}
+malloc_count_args() { if [[ $MALLOC_COUNT == 1 ]]; then echo "--malloc-count-file $MALLOC_COUNT_FILE"; fi; }
+
 start_wps() {  # extra server args...
   stop_server
   port_free "$WPS_PORT"
-  nice -n "$BENCH_NICE" taskset -c "$SERVER_CPU" "$SERVER_BIN" --host 127.0.0.1 --port "$WPS_PORT" --threads 1 --log-level warn "$@" \
+  local preload=()
+  if [[ $MALLOC_COUNT == 1 ]]; then
+    cmake --build "$BUILD" --target malloc_count >/dev/null
+    preload=(env "LD_PRELOAD=$BUILD/bench/libmalloc_count.so" "MALLOC_COUNT_FILE=$MALLOC_COUNT_FILE")
+  fi
+  nice -n "$BENCH_NICE" taskset -c "$SERVER_CPU" "${preload[@]}" "$SERVER_BIN" --host 127.0.0.1 --port "$WPS_PORT" --threads 1 --log-level warn "$@" \
     >"$RESULTS/server.log" 2>&1 &
   SERVER_PID=$!
   wait_port "$WPS_PORT"
@@ -171,6 +184,29 @@ CONF
   nice -n "$BENCH_NICE" taskset -c "$SERVER_CPU" "$bin" -c "$MOSQUITTO_DIR/mosquitto.conf" >"$RESULTS/mosquitto.log" 2>&1 &
   SERVER_PID=$!
   wait_port "$MOSQUITTO_PORT"
+}
+
+# Bun (the peer of issue 14): the npm package `bun`, pinned in bench/package.json and
+# bench/package-lock.json, installed into bench/node_modules by `npm ci`. Its postinstall puts the
+# platform binary (@oven/bun-linux-x64 here) at node_modules/bun/bin/bun.exe; we run that binary
+# directly, so that the measured pid is Bun itself and not a node wrapper.
+ensure_bun() {
+  if [[ ! -x $BUN_BIN ]] || ! "$BUN_BIN" --version >/dev/null 2>&1; then
+    echo "installing bun (npm ci in $BENCH_DIR)" >&2
+    (cd "$BENCH_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+  "$BUN_BIN" --version >/dev/null 2>&1 || { echo "bun did not install: $BUN_BIN" >&2; exit 1; }
+}
+
+# Bun.serve pub/sub (bench/bun_server.mjs): /sub/<topic> WebSocket subscribers, POST /pub/<topic>.
+# All of its threads (the event loop, JavaScriptCore's GC and JIT helpers) on SERVER_CPU.
+start_bun() {
+  stop_server
+  port_free "$BUN_PORT"
+  BUN_PORT=$BUN_PORT nice -n "$BENCH_NICE" taskset -c "$SERVER_CPU" "$BUN_BIN" "$BENCH_DIR/bun_server.mjs" \
+    >"$RESULTS/bun.log" 2>&1 &
+  SERVER_PID=$!
+  wait_port "$BUN_PORT"
 }
 
 stop_server() {

@@ -111,6 +111,7 @@ struct Options {
   std::size_t publish_conns = 4;
   double connect_timeout = 30;
   std::string label;
+  std::string malloc_count_file;  // the server's allocation counters (bench/malloc_count.cpp)
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -125,7 +126,8 @@ struct Options {
                "  [--rates r1,r2,...] [--step-seconds S] [--drain-seconds S] [--duration S]\n"
                "  [--hold-seconds S] [--payload BYTES] [--cpu N] [--server-pid PID]\n"
                "  [--slo-p99-ms MS] [--no-stop] [--connect-concurrency N] [--per-source N]\n"
-               "  [--publish-conns N] [--connect-timeout S] [--label TEXT]\n",
+               "  [--publish-conns N] [--connect-timeout S] [--label TEXT] "
+               "[--malloc-count-file PATH]\n",
                why);
   std::exit(2);
 }
@@ -174,6 +176,8 @@ Options parse_options(int argc, char** argv) {
     else if (a == "--publish-conns") o.publish_conns = std::max<std::size_t>(1, count(i));
     else if (a == "--connect-timeout") o.connect_timeout = num(i);
     else if (a == "--label") o.label = need(i);
+    else if (a == "--malloc-count-file")
+      o.malloc_count_file = need(i);
     else if (a == "--help" || a == "-h") usage("help");
     else usage(("unknown argument " + a).c_str());
   }
@@ -324,6 +328,36 @@ ProcSample read_proc(int pid) {
   s.rss_bytes = std::stoull(fields[21]) * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
   s.ok = true;
   return s;
+}
+
+// The 1/5/15-minute load averages ("1.89 0.50 0.33"): benchmarks on a shared machine record them.
+std::string read_loadavg() {
+  std::ifstream f("/proc/loadavg");
+  std::string a, b, c;
+  f >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+// The allocation counters that bench/malloc_count.cpp keeps for the server (allocations, frees);
+// zeros without the file.
+struct AllocSample {
+  std::uint64_t allocs = 0;
+  std::uint64_t frees = 0;
+  bool ok = false;
+};
+
+AllocSample read_allocs(const std::string& path) {
+  AllocSample a;
+  if (path.empty())
+    return a;
+  std::ifstream f(path, std::ios::binary);
+  std::array<std::uint64_t, 2> v{};
+  if (f.read(reinterpret_cast<char*>(v.data()), sizeof v)) {
+    a.allocs = v[0];
+    a.frees = v[1];
+    a.ok = true;
+  }
+  return a;
 }
 
 struct SockStat {
@@ -1024,6 +1058,7 @@ struct StepResult {
   double self_cpu = 0;
   std::uint64_t server_rss = 0;
   std::size_t open = 0;
+  AllocSample allocs;  // the server's allocations over the step and its drain
 };
 
 json::object counters_json() {
@@ -1066,6 +1101,7 @@ class Driver {
 
     json::object result;
     result["label"] = o_.label;
+    result["loadavg"] = read_loadavg();
     result["slo_p99_ms"] = o_.slo_p99_ms;
     result["mode"] = o_.mode;
     result["protocol"] = o_.mode == "generic" && o_.protocol != "mqtt" ? "generic" : o_.protocol;
@@ -1146,6 +1182,25 @@ class Driver {
         js["max_ms"] = ms(s.hist.max());
         js["mean_ms"] = s.hist.mean() / 1e6;
         js["open"] = s.open;
+        js["loadavg"] = read_loadavg();
+        if (s.allocs.ok) {
+          // Everything the server allocated from the step's start to the end of its drain: per
+          // delivery, and per publish (the REST request, its JWT, the encoding).
+          js["server_allocs"] = s.allocs.allocs;
+          js["server_frees"] = s.allocs.frees;
+          js["allocs_per_delivery"] = s.delivered > 0 ? static_cast<double>(s.allocs.allocs) /
+                                                            static_cast<double>(s.delivered)
+                                                      : 0.0;
+          js["allocs_per_publish"] = s.published > 0 ? static_cast<double>(s.allocs.allocs) /
+                                                           static_cast<double>(s.published)
+                                                     : 0.0;
+          std::fprintf(
+              stderr,
+              "  server allocations: %llu (%.3f per delivery, %.1f per publish), frees %llu\n",
+              static_cast<unsigned long long>(s.allocs.allocs),
+              js["allocs_per_delivery"].as_double(), js["allocs_per_publish"].as_double(),
+              static_cast<unsigned long long>(s.allocs.frees));
+        }
         std::fprintf(stderr,
                      "step rate %7.0f/s: published %6.0f/s, delivered %9.0f/s (%.3f of expected), p50 %.2f p99 %.2f "
                      "p99.9 %.2f max %.2f ms; server CPU %.0f%% (%.0f deliveries per CPU-s), loadgen CPU %.0f%%, "
@@ -1439,6 +1494,7 @@ class Driver {
     run_.delivered_window = 0;
     const ProcSample server0 = read_proc(o_.server_pid);
     const ProcSample self0 = read_proc(0);
+    const AllocSample allocs0 = read_allocs(o_.malloc_count_file);
     step_rate_ = rate;
     step_published_ = 0;
     step_start_ns_ = now_ns();
@@ -1472,6 +1528,11 @@ class Driver {
     while (now_ns() < drain_end && now_ns() - std::max(run_.last_delivery_ns, end_ns) < 200000000ULL)
       co_await sleep_for(0.02);
     s.delivered = run_.delivered_total - delivered0;
+    if (const AllocSample allocs1 = read_allocs(o_.malloc_count_file); allocs0.ok && allocs1.ok) {
+      s.allocs.allocs = allocs1.allocs - allocs0.allocs;
+      s.allocs.frees = allocs1.frees - allocs0.frees;
+      s.allocs.ok = true;
+    }
     // Echo: every message comes back to its sender only.
     // rest-user: one connection per user.
     s.expected = (o_.publish == "echo" || o_.publish == "rest-user") ? static_cast<double>(s.published)

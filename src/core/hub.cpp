@@ -47,6 +47,12 @@ Hub::AddResult Hub::add_connection(const ConnectionInfo& info, std::weak_ptr<Cli
       trace("connected", info.id, info.user_id, protocol_label(info.kind));
   }
   State& state = it->second;
+  if (!inserted) {
+    // The same id again (a recovered client): the audiences it is in name its old client.
+    if (const auto* groups = index_.groups_of(info.id))
+      for (const std::string& group : *groups)
+        forget_audience_locked(group);
+  }
   state.info = info;
   state.info.groups.clear();
   state.client = std::move(client);
@@ -88,6 +94,8 @@ bool Hub::join_locked(State& state, const std::string& group) {
       !index_.is_member(state.info.id, group))
     return false;
   const auto joined = index_.join(state.info.id, group);
+  if (joined.inserted)
+    forget_audience_locked(group);
   if (joined.first_in_group)
     broker_.subscribe_group(name_, group);
   if (joined.inserted && state.info.group_observer)
@@ -97,6 +105,8 @@ bool Hub::join_locked(State& state, const std::string& group) {
 
 void Hub::leave_locked(const ConnId& id, const std::string& group) {
   const auto left = index_.leave(id, group);
+  if (left.removed)
+    forget_audience_locked(group);
   if (left.group_now_empty)
     broker_.unsubscribe_group(name_, group);
   if (left.removed)
@@ -107,8 +117,10 @@ void Hub::leave_all_locked(const ConnId& id) {
   std::vector<std::string> left;
   auto it = connections_.find(id);
   const bool observed = it != connections_.end() && it->second.info.group_observer;
-  if (observed) {
-    if (const auto* groups = index_.groups_of(id))
+  if (const auto* groups = index_.groups_of(id)) {
+    for (const std::string& group : *groups)
+      forget_audience_locked(group);
+    if (observed)
       left.assign(groups->begin(), groups->end());
   }
   for (const std::string& group : index_.leave_all(id))
@@ -189,10 +201,74 @@ void Hub::snapshot_locked(Scope scope, const std::string& target,
   }
 }
 
+std::shared_ptr<const Hub::Audience> Hub::audience_locked(const std::string& group) const {
+  auto cached = audiences_.find(group);
+  if (cached != audiences_.end())
+    return cached->second;
+  const auto* members = index_.members(group);
+  if (members == nullptr)
+    return nullptr;
+  auto audience = std::make_shared<Audience>();
+  audience->members.reserve(members->size());
+  for (const ConnId& cid : *members) {
+    auto it = connections_.find(cid);
+    if (it == connections_.end())
+      continue;
+    audience->members.push_back({it->second.client, it->second.info.encoder, it->second.info.kind});
+    ++audience->per_kind[static_cast<std::size_t>(it->second.info.kind)];
+  }
+  std::shared_ptr<const Audience> shared = std::move(audience);
+  audiences_.emplace(group, shared);
+  return shared;
+}
+
+void Hub::deliver_to(const Audience& audience, const Message& message) {
+  for (std::size_t k = 0; k < kProtocolKinds; ++k)
+    if (audience.per_kind[k] != 0)
+      stats_.delivered[k].fetch_add(audience.per_kind[k], std::memory_order_relaxed);
+  // Encode once per encoder (one per wire format); every member of a format shares the frame.
+  std::array<std::pair<const Encoder*, SharedFrame>, 8> encoded{};
+  std::size_t formats = 0;
+  for (const Audience::Member& member : audience.members) {
+    const std::shared_ptr<Client> client = member.client.lock();
+    if (!client)
+      continue;  // gone, not yet removed from the hub
+    const SharedFrame* frame = nullptr;
+    for (std::size_t i = 0; i < formats; ++i)
+      if (encoded[i].first == member.encoder)
+        frame = &encoded[i].second;
+    if (frame == nullptr) {
+      SharedFrame fresh = member.encoder->encode(message);
+      if (formats == encoded.size()) {
+        if (fresh)
+          client->deliver(fresh);  // more formats than slots: encoded per member
+        continue;
+      }
+      encoded[formats] = {member.encoder, std::move(fresh)};
+      frame = &encoded[formats++].second;
+    }
+    if (*frame)  // null: nothing for this format (a simple client and a stream's empty end)
+      client->deliver(*frame);
+  }
+}
+
 void Hub::deliver(const Publication& publication) {
   std::vector<Recipient> recipients;
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
+    // A group publication without exclusions or a filter (a REST or client sendToGroup with
+    // echo, a message from another node): the group's shared audience.
+    if (publication.scope == Scope::group && publication.excluded.empty() && !publication.filter) {
+      std::shared_ptr<const Audience> audience = audience_locked(publication.target);
+      lock.unlock();
+      if (metrics_.tracer.active())
+        trace("published", {}, std::nullopt,
+              "to group " + publication.target + ": " +
+                  std::to_string(audience ? audience->members.size() : 0) + " recipient(s)");
+      if (audience)
+        deliver_to(*audience, *publication.message);
+      return;
+    }
     snapshot_locked(publication.scope, publication.target, publication.excluded,
                     publication.filter.get(), recipients);
   }

@@ -2,8 +2,12 @@
 // One hub: its connections, users, groups and permissions, and the delivery of publications to
 // its clients. What a client's message means is its protocol handler's business (src/handler);
 // the hub offers the operations they and the REST API share. Thread-safe: one mutex guards the
-// state, and no client is called while it is held (recipients are snapshotted first).
+// state, and no client is called while it is held (recipients are snapshotted first). A group's
+// recipients are kept as one immutable list (its audience), built on the first publication after
+// its membership changed and shared by every publication until the next change: a publication to
+// a group takes the mutex once and looks nothing up per recipient.
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -148,6 +152,23 @@ class Hub {
     const Encoder* encoder;
     ProtocolKind kind;
   };
+  // Who a publication to a group reaches, as of the group's last membership change.
+  struct Audience {
+    struct Member {
+      std::weak_ptr<Client> client;
+      const Encoder* encoder;
+      ProtocolKind kind;
+    };
+    std::vector<Member> members;
+    std::array<std::uint64_t, kProtocolKinds> per_kind{};  // members of each protocol kind
+  };
+  // The audience of `group` (built now if it is not cached); null when the group has no member.
+  // Requires mutex_ held.
+  std::shared_ptr<const Audience> audience_locked(const std::string& group) const;
+  // The membership of `group` changed: its audience is rebuilt on the next publication.
+  void forget_audience_locked(const std::string& group) const { audiences_.erase(group); }
+  // Delivers to a group's audience (no exclusions, no filter).
+  void deliver_to(const Audience& audience, const Message& message);
   void trace(const char* kind, const ConnId& id, const std::optional<std::string>& user,
              std::string detail) const;
 
@@ -181,6 +202,8 @@ class Hub {
   mutable std::mutex mutex_;
   std::unordered_map<ConnId, State> connections_;
   SubscriptionIndex index_;
+  // Groups published to since their last membership change (see audience_locked).
+  mutable std::unordered_map<std::string, std::shared_ptr<const Audience>> audiences_;
 };
 
 }  // namespace wps::core

@@ -30,16 +30,35 @@ bool Outbound::push(SharedFrame frame) {
   std::lock_guard lock(inbox_mutex_);
   const bool first = inbox_.empty();
   inbox_.push_back(std::move(frame));
+  inbox_pending_.store(true, std::memory_order_release);
   return first;
 }
 
+bool Outbound::push_local(SharedFrame frame) {
+  // What other threads pushed before this frame goes first.
+  if (inbox_pending_.load(std::memory_order_acquire) && !drain())
+    return false;
+  if (sealed_ || !frame)
+    return true;
+  if (queue_.size() >= max_messages_ || bytes_ + frame->data.size() > max_bytes_)
+    return false;
+  bytes_ += frame->data.size();
+  queue_.push_back(std::move(frame));
+  return true;
+}
+
 bool Outbound::drain() {
+  // A push from another thread sets the flag under the mutex; one that comes after this check
+  // is queued after what push_local adds meanwhile, and drained by the drain it posts.
+  if (!inbox_pending_.load(std::memory_order_acquire))
+    return true;
   // Borrow the thread's buffer (moved out, so a nested drain would just use a new one).
   std::vector<SharedFrame> batch = std::move(thread_drain_buffer());
   batch.clear();
   {
     std::lock_guard lock(inbox_mutex_);
     batch.swap(inbox_);
+    inbox_pending_.store(false, std::memory_order_relaxed);
   }
   bool fits = true;
   for (SharedFrame& frame : batch) {

@@ -5,13 +5,16 @@
 // the connection asks for the next gather write (collect) and reports it written.
 //
 // Data frames arrive from any thread (push) into a small inbox under a short mutex; the
-// connection's executor moves them into the queue (drain), which it alone touches. A queue that
+// connection's executor moves them into the queue (drain), which it alone touches. Frames sent
+// on the connection's own event-loop thread skip the inbox and its mutex (push_local): that is
+// every delivery of a single-threaded server. A queue that
 // would hold more than its limits (Limits::max_pending_messages / max_pending_bytes, plus a
 // reliable session's replay allowance) means a slow consumer. At most one pong waits and one is
 // in flight, so a client that floods pings without reading cannot grow the server. Control
 // frames are allocated only while needed: an idle connection holds none of this but the empty
 // queue.
 
+#include <atomic>
 #include <boost/asio/buffer.hpp>
 #include <cstddef>
 #include <memory>
@@ -39,8 +42,13 @@ class Outbound {
 
   // ---- the connection's executor only ---------------------------------------------------
   // Moves the inbox into the queue. False when that passes a limit (a slow consumer): the queue
-  // keeps what it had.
+  // keeps what it had. Takes no lock when nothing was pushed from another thread.
   bool drain();
+  // A data frame sent on the connection's executor: queued at once, behind what the inbox
+  // holds (so frames keep the order in which they were sent, whatever thread sent them). False
+  // when it does not fit the limits (a slow consumer; the frame is not queued); a sealed queue
+  // drops it.
+  bool push_local(SharedFrame frame);
   // Appends a data frame past the limits (the farewell of a closing connection).
   void append(SharedFrame frame);
   // Takes no more data frames (a closing connection sends nothing new).
@@ -77,6 +85,8 @@ class Outbound {
   const std::size_t max_bytes_;
   std::mutex inbox_mutex_;  // a leaf lock: nothing else is done under it
   std::vector<SharedFrame> inbox_;
+  // Whether inbox_ may hold frames: set under the mutex by push, read without it by drain.
+  std::atomic<bool> inbox_pending_{false};
   util::Fifo<SharedFrame> queue_;
   std::size_t bytes_ = 0;
   std::size_t in_flight_ = 0;  // frames at the front of queue_ in the write in flight

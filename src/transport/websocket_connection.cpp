@@ -1,6 +1,8 @@
 #include "transport/websocket_connection.hpp"
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/execution_context.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
 #include "core/client.hpp"
@@ -26,6 +28,45 @@ std::vector<asio::const_buffer>& thread_write_buffers() {
 }
 }  // namespace
 
+// One per io_context (an Asio service: it goes with the loop, and drops the connections it still
+// holds when the loop shuts down). Touched only on the loop's one thread.
+class WebSocketConnection::Corks final : public asio::execution_context::service {
+ public:
+  using key_type = Corks;
+  static asio::execution_context::id id;  // NOLINT: Asio finds services by this member
+
+  explicit Corks(asio::io_context& loop) : service(loop), loop_(loop) {}
+
+  bool on_loop_thread() const { return loop_.get_executor().running_in_this_thread(); }
+
+  void add(std::shared_ptr<WebSocketConnection> connection) {
+    if (pending_.empty())
+      asio::post(loop_, [this] { flush(); });
+    pending_.push_back(std::move(connection));
+  }
+
+ private:
+  void flush() {
+    // Connections corked while these write (a failed write closing one) wait for the next turn.
+    writing_.swap(pending_);
+    for (const auto& connection : writing_) {
+      connection->corked_ = false;
+      connection->drain();
+    }
+    writing_.clear();
+  }
+  void shutdown() override {
+    pending_.clear();
+    writing_.clear();
+  }
+
+  asio::io_context& loop_;
+  std::vector<std::shared_ptr<WebSocketConnection>> pending_;
+  std::vector<std::shared_ptr<WebSocketConnection>> writing_;  // reused: no allocation per turn
+};
+
+asio::execution_context::id WebSocketConnection::Corks::id;
+
 WebSocketConnection::WebSocketConnection(ServerContext& context,
                                          std::shared_ptr<handler::Handler> handler,
                                          std::size_t extra_messages, std::size_t extra_bytes,
@@ -36,6 +77,12 @@ WebSocketConnection::WebSocketConnection(ServerContext& context,
       outbound_(context.config.limits.max_pending_messages + extra_messages,
                 context.config.limits.max_pending_bytes + extra_bytes),
       timer_(std::move(executor)) {
+  // One thread runs the loop and the connection uses it directly (not a strand): sends on that
+  // thread are corked.
+  if (context_.single_threaded) {
+    if (auto* loop = timer_.get_executor().target<asio::io_context::executor_type>())
+      corks_ = &asio::use_service<Corks>(loop->context());
+  }
   ++context_.open_websockets;
   ++context_.counters.connections_opened;
 }
@@ -78,6 +125,14 @@ void WebSocketConnection::run(std::string_view accept_key, std::string_view subp
 // ---- handler::Socket -------------------------------------------------------------------------
 
 void WebSocketConnection::send(SharedFrame frame) {
+  if (corks_ != nullptr && corks_->on_loop_thread()) {
+    if (state_ == State::closed)
+      return;
+    if (!outbound_.push_local(std::move(frame)))
+      overflow_ = true;  // closed as a slow consumer by the drain of this turn
+    cork();
+    return;
+  }
   // A drain is already on its way for a non-empty inbox; it takes this frame too.
   if (outbound_.push(std::move(frame)))
     asio::post(executor(), [self = shared_from_this()] { self->drain(); });
@@ -198,10 +253,18 @@ void WebSocketConnection::on_client_close(std::uint16_t code) {
 
 // ---- writing ---------------------------------------------------------------------------------
 
+void WebSocketConnection::cork() {
+  if (corked_)
+    return;
+  corked_ = true;
+  corks_->add(shared_from_this());
+}
+
 void WebSocketConnection::drain() {
   if (state_ == State::closed)
     return;
-  if (!outbound_.drain()) {
+  if (overflow_ || !outbound_.drain()) {
+    overflow_ = false;
     ++context_.counters.slow_consumer_closes;
     set_close_reason(core::CloseReason::slow_consumer);
     WPS_LOG(info, "ws") << "closing slow consumer (" << outbound_.size() << " messages, "

@@ -10,6 +10,12 @@
 // while idle, one timer, and writes tried at once without a trip through the event loop. All
 // members are touched only on the connection's executor (a strand, or the loop itself with one
 // thread); send() and close() may be called from any thread.
+//
+// Corking (one event loop thread): a frame sent on the loop's own thread (a publication that a
+// REST request or a client fanned out there) is queued at once, without a lock or a post, and
+// the connection joins the loop's list of corked connections; once per turn of the loop, after
+// the handlers already queued, each of them writes everything it queued in one gather write.
+// Under load a write carries many frames by itself; an idle server still answers at once.
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -95,6 +101,11 @@ class WebSocketConnection : public handler::Socket,
   // Keep-alive: quiet, or a ping went out and no input came since.
   enum class KeepAlive : std::uint8_t { quiet, pinged };
 
+  // The connections of one event loop that queued frames this turn (see the top of this file).
+  class Corks;
+  // Joins the loop's corked connections, once per turn.
+  void cork();
+
   bool on_frame(const protocol::ws::ReadEvent& event);
   void on_client_close(std::uint16_t code);
   // Moves what send() queued into the queue (closing a slow consumer) and writes.
@@ -122,15 +133,20 @@ class WebSocketConnection : public handler::Socket,
   std::shared_ptr<handler::Handler> handler_;
   protocol::ws::FrameReader reader_;
   Outbound outbound_;
+  // The loop's corked connections when one thread runs the loop; null otherwise (every send
+  // goes through the outbound inbox and a posted drain).
+  Corks* corks_ = nullptr;
   std::chrono::steady_clock::time_point last_input_;
   mutable boost::asio::steady_timer timer_;
   State state_ = State::open;
   std::optional<core::CloseReason> close_reason_;
   Input input_ = Input::reading;
   KeepAlive keep_alive_ = KeepAlive::quiet;
-  bool writing_ = false;  // a write is in flight
-  bool paused_ = false;   // the handler waits before taking more messages
-  bool feeding_ = false;  // the reader is on the stack: do not re-enter it
+  bool writing_ = false;   // a write is in flight
+  bool paused_ = false;    // the handler waits before taking more messages
+  bool feeding_ = false;   // the reader is on the stack: do not re-enter it
+  bool corked_ = false;    // in the loop's corked list, its write to come this turn
+  bool overflow_ = false;  // a frame sent on the loop did not fit: a slow consumer
 };
 
 }  // namespace wps::transport

@@ -145,6 +145,46 @@ TEST_F(HubTest, RecipientsOfOneEncoderShareOneFrame) {
   EXPECT_EQ(a->frames().back()->data, "json:x");
 }
 
+TEST_F(HubTest, AGroupsAudienceFollowsEveryMembershipChange) {
+  auto a = connect("a", "alice", {}, {"g"});
+  auto b = connect("b", "bob", {}, {"g"});
+  const auto publish = [&](const char* s) {
+    hub()->publish({"chat", Scope::group, "g", text(s), {}, nullptr});
+  };
+  publish("1");  // builds the audience
+  hub()->remove_from_group("b", "g");
+  publish("2");
+  auto c = connect("c", std::nullopt, {}, {"g"});  // a token group
+  publish("3");
+  EXPECT_EQ(hub()->add_to_group("b", "g"), Hub::JoinResult::joined);
+  publish("4");
+  hub()->remove_connection("a");
+  publish("5");
+  hub()->remove_user_from_group("bob", "g");
+  publish("6");
+  hub()->add_user_to_group("alice", "g");  // alice has no connection any more
+  hub()->add_to_groups({"g"}, nullptr);
+  publish("7");
+  hub()->remove_from_groups({"g"}, nullptr);
+  publish("8");
+  EXPECT_EQ(a->texts(), (std::vector<std::string>{"json:1", "json:2", "json:3", "json:4"}));
+  EXPECT_EQ(b->texts(), (std::vector<std::string>{"json:1", "json:4", "json:5", "json:7"}));
+  EXPECT_EQ(c->texts(),
+            (std::vector<std::string>{"json:3", "json:4", "json:5", "json:6", "json:7"}));
+  // A connection registered again under its id (a recovered client) is reached as the new one.
+  clients_.clear();
+  auto c2 = std::make_shared<FakeClient>();
+  ConnectionInfo info;
+  info.id = "c";
+  info.encoder = &simple_encoder();
+  info.kind = ProtocolKind::simple;
+  info.groups = {"g"};
+  EXPECT_EQ(hub()->add_connection(info, c2), Hub::AddResult::added);
+  publish("9");
+  EXPECT_EQ(c2->texts(), std::vector<std::string>{"raw:9"});
+  EXPECT_EQ(c->texts().size(), 5u);
+}
+
 TEST_F(HubTest, UsersGroupsAndRemoval) {
   auto a1 = connect("a1", "alice");
   auto a2 = connect("a2", "alice");

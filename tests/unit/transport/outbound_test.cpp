@@ -121,6 +121,26 @@ TEST_F(OutboundTest, PushReportsTheFirstFrameOfAnEmptyInbox) {
   EXPECT_EQ(collect(), (Strings{"text:a", "text:b", "text:c"}));
 }
 
+TEST_F(OutboundTest, ALocalPushQueuesBehindWhatTheInboxHolds) {
+  out.push(text("a"));
+  EXPECT_TRUE(out.push_local(text("b")));
+  EXPECT_TRUE(out.push_local(text("c")));
+  EXPECT_TRUE(out.drain());  // nothing left in the inbox
+  EXPECT_EQ(out.size(), 3U);
+  EXPECT_EQ(collect(), (Strings{"text:a", "text:b", "text:c"}));
+}
+
+TEST_F(OutboundTest, ALocalPushPastALimitFailsAndASealedQueueDropsIt) {
+  Outbound limited(2, kNoLimit);
+  EXPECT_TRUE(limited.push_local(text("a")));
+  EXPECT_TRUE(limited.push_local(text("b")));
+  EXPECT_FALSE(limited.push_local(text("c")));
+  EXPECT_EQ(limited.size(), 2U);
+  limited.drop_unsent();
+  EXPECT_TRUE(limited.push_local(text("late")));  // sealed: dropped, not a slow consumer
+  EXPECT_EQ(limited.size(), 0U);
+}
+
 TEST_F(OutboundTest, PassingTheMessageLimitFailsTheDrainAndKeepsWhatWasQueued) {
   Outbound limited(2, kNoLimit);
   limited.push(text("a"));

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/memory_broker.hpp"
@@ -171,6 +172,7 @@ class ConnectionTest : public ::testing::Test {
     handler_context_ = std::make_unique<handler::Context>(config, *node_);
     endpoints_ = std::make_unique<handler::Endpoints>(*handler_context_);
     server_ = std::make_unique<ServerContext>(config, *endpoints_);
+    server_->single_threaded = single_threaded;
     conn_ = std::make_shared<MemoryConnection>(*server_, handler, ioc.get_executor());
     on_executor([&] { conn_->run("ACCEPTKEY", subprotocol, early); });
   }
@@ -204,6 +206,8 @@ class ConnectionTest : public ::testing::Test {
 
   asio::io_context ioc{1};
   config::Config config;
+  // As a server whose one thread runs the loop: sends made on the loop are corked.
+  bool single_threaded = false;
   std::shared_ptr<RecordingHandler> handler = std::make_shared<RecordingHandler>();
 
  private:
@@ -458,6 +462,55 @@ TEST_F(ConnectionTest, AQueueWithinItsLimitsIsNoSlowConsumer) {
   on_executor([&] { conn_->complete_write(); });
   EXPECT_EQ(received(), (Strings{"text:in flight", "text:q1"}));
   EXPECT_EQ(handler->events, Strings{"open"});
+}
+
+// ---- corking (one thread runs the loop) ------------------------------------------------------
+
+TEST_F(ConnectionTest, FramesSentOnTheLoopLeaveTogetherOnceTheTurnsHandlersRan) {
+  single_threaded = true;
+  start();
+  received();
+  const int writes = conn_->writes;
+  on_executor([&] {
+    for (const char* m : {"a", "b", "c"})
+      handler->socket().send(protocol::make_frame(m, false));
+    EXPECT_EQ(conn_->writes, writes);  // nothing written while the handler runs
+  });
+  EXPECT_EQ(received(), (Strings{"text:a", "text:b", "text:c"}));
+  EXPECT_EQ(conn_->writes, writes + 1);
+}
+
+TEST_F(ConnectionTest, AFrameSentOffTheLoopStaysAheadOfOneSentOnItLater) {
+  single_threaded = true;
+  start();
+  received();
+  on_executor([&] {
+    // The drain that this send posts comes after this handler: the frame waits in the inbox.
+    std::thread([&] {
+      handler->socket().send(protocol::make_frame("from another thread", false));
+    }).join();
+    handler->socket().send(protocol::make_frame("on the loop", false));
+  });
+  EXPECT_EQ(received(), (Strings{"text:from another thread", "text:on the loop"}));
+}
+
+TEST_F(ConnectionTest, ACorkedSlowConsumerGetsOnlyTheFarewellAndA1008) {
+  single_threaded = true;
+  config.limits.max_pending_messages = 2;
+  start();
+  received();
+  conn_->write_mode = MemoryConnection::WriteMode::pending;
+  on_executor([&] { handler->socket().send(protocol::make_frame("in flight", false)); });
+  on_executor([&] {
+    for (const char* m : {"q1", "q2", "q3"})
+      handler->socket().send(protocol::make_frame(m, false));
+  });
+  EXPECT_EQ(handler->events, (Strings{"open", "closing: SlowClient: the outgoing queue is full."}));
+  EXPECT_EQ(server().counters.slow_consumer_closes, 1U);
+  conn_->write_mode = MemoryConnection::WriteMode::done;
+  on_executor([&] { conn_->complete_write(); });
+  EXPECT_EQ(received(), (Strings{"text:in flight", "text:farewell",
+                                 "close:1008 SlowClient: the outgoing queue is full."}));
 }
 
 // ---- drops and keep-alive ------------------------------------------------------------------
