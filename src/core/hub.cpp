@@ -257,8 +257,10 @@ void Hub::deliver(const Publication& publication) {
   {
     std::unique_lock lock(mutex_);
     // A group publication without exclusions or a filter (a REST or client sendToGroup with
-    // echo, a message from another node): the group's shared audience.
-    if (publication.scope == Scope::group && publication.excluded.empty() && !publication.filter) {
+    // echo, a message from another node): the group's shared audience. Not in a cluster that
+    // logs publications: there reliable sessions take only numbered ones (below).
+    if (publication.scope == Scope::group && publication.excluded.empty() && !publication.filter &&
+        !broker_.logs_publications()) {
       std::shared_ptr<const Audience> audience = audience_locked(publication.target);
       lock.unlock();
       if (metrics_.tracer.active())
