@@ -5,8 +5,8 @@
 // Each message is wrapped in the envelope a json.webpubsub.azure.v1 subscriber receives from a
 // group ({"type":"message","from":"group",...}), so that both servers write frames of the same
 // size; BUN_ENVELOPE=0 publishes the bare body.
-// Env: BUN_PORT (default 18500), BUN_HOST (default 127.0.0.1).
-const port = Number(process.env.BUN_PORT ?? 18500);
+// Env: BUN_PORT (default 18510), BUN_HOST (default 127.0.0.1).
+const port = Number(process.env.BUN_PORT ?? 18510);
 const hostname = process.env.BUN_HOST ?? "127.0.0.1";
 const envelope = process.env.BUN_ENVELOPE !== "0";
 
