@@ -91,7 +91,9 @@ TEST(SessionCodecTest, RefusesWhatIsNotAValidState) {
 TEST(SessionCodecTest, LoggedHeader) {
   EXPECT_FALSE(split_logged(""));
   EXPECT_FALSE(split_logged("\x01plain envelope"));
-  auto h = split_logged(std::string("\xFF") + "123456789012345:" + "body");
+  // The header is a view into the payload: keep the payload alive while it is read.
+  const std::string payload = std::string("\xFF") + "123456789012345:" + "body";
+  auto h = split_logged(payload);
   ASSERT_TRUE(h);
   EXPECT_EQ(h->seq, 123456789012345ULL);
   EXPECT_EQ(h->envelope, "body");
