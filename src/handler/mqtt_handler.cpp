@@ -128,8 +128,8 @@ bool MqttSession::window_open_locked() const {
   return in_flight_.size() < cap;
 }
 
-SharedFrame MqttSession::for_subscriber_locked(const SharedFrame& frame) {
-  const auto subscription = subscription_locked(frame);
+SharedFrame MqttSession::for_subscriber_locked(const SharedFrame& frame,
+                                               const std::optional<Subscription>& subscription) {
   if (!subscription)
     return nullptr;
   if (subscription->qos == 0 && subscription->subscription_id == 0)
@@ -154,7 +154,7 @@ void MqttSession::drain_pending_locked(std::vector<SharedFrame>& out) {
     const auto subscription = subscription_locked(pending_.front());
     if (subscription && subscription->qos > 0 && !window_open_locked())
       return;  // the rest waits for a PUBACK
-    if (auto frame = for_subscriber_locked(pending_.front()))
+    if (auto frame = for_subscriber_locked(pending_.front(), subscription))
       out.push_back(std::move(frame));
     pending_.pop_front();
   }
@@ -162,7 +162,7 @@ void MqttSession::drain_pending_locked(std::vector<SharedFrame>& out) {
 
 void MqttSession::deliver(const SharedFrame& frame) {
   std::shared_ptr<Socket> socket;
-  std::vector<SharedFrame> out;
+  SharedFrame out;
   {
     std::lock_guard lock(mutex_);
     if (ended_)
@@ -179,12 +179,11 @@ void MqttSession::deliver(const SharedFrame& frame) {
       pending_.push_back(frame);
       return;
     }
-    if (auto one = for_subscriber_locked(frame))
-      out.push_back(std::move(one));
+    out = for_subscriber_locked(frame, subscription);
     socket = socket_;
   }
-  for (auto& one : out)
-    socket->send(std::move(one));
+  if (out)
+    socket->send(std::move(out));
 }
 
 void MqttSession::acknowledge(std::uint16_t packet_id) {

@@ -175,10 +175,11 @@ class MqttSession final : public ClientHandler, public std::enable_shared_from_t
   // The subscription options that apply to `frame` (QoS 1 for groups joined without SUBSCRIBE
   // and for `$webpubsub/server/messages`); nullopt when it is not a PUBLISH. Requires mutex_.
   std::optional<Subscription> subscription_locked(const SharedFrame& frame) const;
-  // The frame `frame` becomes for this subscriber (its QoS, packet id, subscription id); null
-  // when a detached session drops it (QoS 0). A QoS 1 copy is remembered until its PUBACK.
-  // Requires mutex_.
-  SharedFrame for_subscriber_locked(const SharedFrame& frame);
+  // The frame `frame` becomes for this subscriber, given `subscription_locked(frame)` (its QoS,
+  // packet id, subscription id); null when a detached session drops it (QoS 0). A QoS 1 copy
+  // is remembered until its PUBACK. Requires mutex_.
+  SharedFrame for_subscriber_locked(const SharedFrame& frame,
+                                    const std::optional<Subscription>& subscription);
   // Whether one more QoS 1 PUBLISH may go out now. Requires mutex_.
   bool window_open_locked() const;
   // Sends what waits in pending_ while the connection's window allows it, in order; returns
