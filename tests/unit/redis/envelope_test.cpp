@@ -9,6 +9,20 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// A group publication to "room" of hub "chat" carrying `m`, a group message with `payload`.
+core::Publication room_publication(const std::shared_ptr<core::Message>& m,
+                                   protocol::Payload payload) {
+  core::Publication p;
+  p.hub = "chat";
+  p.scope = core::Scope::group;
+  p.target = "room";
+  m->from = protocol::MessageSource::group;
+  m->group = "room";
+  m->payload = std::move(payload);
+  p.message = m;
+  return p;
+}
+
 TEST(EnvelopeTest, PublicationRoundTrip) {
   const auto now = Clock::now();
   core::Publication p;
@@ -49,15 +63,8 @@ TEST(EnvelopeTest, PublicationRoundTrip) {
 
 TEST(EnvelopeTest, MetadataTravelsInVersionTwoOnly) {
   const auto now = Clock::now();
-  core::Publication p;
-  p.hub = "chat";
-  p.scope = core::Scope::group;
-  p.target = "room";
   auto m = std::make_shared<core::Message>();
-  m->from = protocol::MessageSource::group;
-  m->group = "room";
-  m->payload = {protocol::DataType::text, "hi"};
-  p.message = m;
+  const core::Publication p = room_publication(m, {protocol::DataType::text, "hi"});
   // Without metadata: version 1, as before (nodes of an older release read it).
   EXPECT_EQ(encode_publication("n", p, now)[0], '\x01');
   m->metadata = {{"Zeta", "1"}, {"alpha", "two words"}};
@@ -92,14 +99,9 @@ TEST(EnvelopeTest, MetadataTravelsInVersionTwoOnly) {
 // and stream fields of version 2 before them.
 TEST(EnvelopeTest, MqttPropertiesTravelInVersionThree) {
   const auto now = Clock::now();
-  core::Publication p;
-  p.hub = "chat";
-  p.scope = core::Scope::group;
-  p.target = "room";
   auto m = std::make_shared<core::Message>();
-  m->from = protocol::MessageSource::group;
-  m->group = "room";
-  m->payload = {protocol::DataType::binary, std::string("\x00\x01", 2)};
+  const core::Publication p =
+      room_publication(m, {protocol::DataType::binary, std::string("\x00\x01", 2)});
   auto mqtt = std::make_shared<protocol::MqttPassThrough>();
   mqtt->payload_format_indicator = 1;
   mqtt->content_type = "application/vnd.example";
@@ -107,7 +109,6 @@ TEST(EnvelopeTest, MqttPropertiesTravelInVersionThree) {
   mqtt->correlation_data = std::string("\x00\xffid", 4);
   mqtt->user_properties = {{"k", "v1"}, {"k", "v2"}, {"", ""}};
   m->mqtt = mqtt;
-  p.message = m;
   const std::string bytes = encode_publication("n", p, now);
   EXPECT_EQ(bytes[0], '\x03');
   const DecodeResult d = decode_envelope(bytes, now);
