@@ -34,6 +34,14 @@ struct Limits {
   std::chrono::milliseconds keep_alive_interval{20'000};
   // Keep-alive HTTP connections idle longer than this are closed.
   std::chrono::milliseconds http_idle_timeout{60'000};
+  // Write coalescing under load (one event-loop thread): once the writes of a window reached
+  // write_coalesce_min_writes connections, further frames wait for the window's end and leave
+  // together, one write per connection for all of them. A quiet server writes at once; a busy
+  // one adds at most one window of latency and saves a syscall per delivery per publication it
+  // batches. 0 turns it off. docs/CONFIGURATION.md and docs/BENCHMARKS.md say what it buys.
+  std::chrono::milliseconds write_coalesce_window{10};
+  std::size_t write_coalesce_min_writes = 1000;
+
   // Largest HTTP request header block accepted (bytes).
   std::size_t max_http_header_bytes = 16 * 1024;
   // Largest HTTP request body accepted (bytes): one message plus slack.

@@ -461,6 +461,16 @@ const std::vector<Setting>& settings() {
                          "WebSocket ping interval (1000..120000); silent for twice this long: "
                          "closed.",
                          &Limits::keep_alive_interval, 1000, 120000));
+    t.push_back(ms_limit("write-coalesce-window-ms", "WPS_WRITE_COALESCE_WINDOW_MS",
+                         "limits.writeCoalesceWindowMs",
+                         "Under load, frames wait up to this long to leave in one write per "
+                         "connection (0..1000; 0 = off).",
+                         &Limits::write_coalesce_window, 0, 1000));
+    t.push_back(size_limit("write-coalesce-min-writes", "WPS_WRITE_COALESCE_MIN_WRITES",
+                           "limits.writeCoalesceMinWrites",
+                           "Connections written within one coalescing window before the "
+                           "loop counts as busy and coalesces.",
+                           &Limits::write_coalesce_min_writes, 1));
     t.push_back(ms_limit("http-idle-timeout-ms", "WPS_HTTP_IDLE_TIMEOUT_MS",
                          "limits.httpIdleTimeoutMs",
                          "Keep-alive HTTP connections idle longer than this are closed.",

@@ -16,7 +16,7 @@ struct LoadResult {
   std::string error;             // on failure: one line naming the setting and the problem
   bool help = false;             // --help was given: print help_text and exit 0
   std::string help_text;
-  std::string config_file;  // the file that was read, if any (for reload and logging)
+  std::string config_file;       // the file that was read, if any (for reload and logging)
   bool emulator_format = false;  // that file was Microsoft's emulator's appsettings.json
   bool version = false;          // --version was given: print the version and exit 0
 };

@@ -30,37 +30,80 @@ std::vector<asio::const_buffer>& thread_write_buffers() {
 
 // One per io_context (an Asio service: it goes with the loop, and drops the connections it still
 // holds when the loop shuts down). Touched only on the loop's one thread.
+//
+// Coalescing under load (Limits::write_coalesce_window / write_coalesce_min_writes): the flushes
+// of one window are counted; once they wrote to min_writes connections, the next flush waits
+// until one window after the end of that flush instead of running at the end of its turn. A
+// connection then carries the frames of every publication of the window in one write: the
+// syscalls per delivery fall as the load rises (a fan-out's cost is mostly one sendmsg per
+// recipient), at the price of at most one window of latency, and only while the loop is that busy.
+// A quiet loop flushes at the end of each turn as before. One timer per loop, not per connection.
 class WebSocketConnection::Corks final : public asio::execution_context::service {
  public:
   using key_type = Corks;
   static asio::execution_context::id id;  // NOLINT: Asio finds services by this member
+  using Clock = std::chrono::steady_clock;
 
-  explicit Corks(asio::io_context& loop) : service(loop), loop_(loop) {}
+  explicit Corks(asio::io_context& loop) : service(loop), loop_(loop), timer_(loop) {}
+
+  void configure(const config::Limits& limits) {
+    window_ = limits.write_coalesce_window;
+    min_writes_ = limits.write_coalesce_min_writes;
+  }
 
   bool on_loop_thread() const { return loop_.get_executor().running_in_this_thread(); }
 
   void add(std::shared_ptr<WebSocketConnection> connection) {
-    if (pending_.empty())
-      asio::post(loop_, [this] { flush(); });
+    const bool first = pending_.empty();
     pending_.push_back(std::move(connection));
+    if (!first)
+      return;
+    if (hold_until_ != Clock::time_point{} && Clock::now() < hold_until_) {
+      timer_.expires_at(hold_until_);
+      timer_.async_wait([this](error_code ec) {
+        if (!ec)
+          flush();
+      });
+      return;
+    }
+    asio::post(loop_, [this] { flush(); });
   }
 
  private:
   void flush() {
+    if (window_.count() > 0) {
+      const Clock::time_point now = Clock::now();
+      if (now >= window_start_ + window_) {
+        window_start_ = now;
+        written_ = 0;
+      }
+    }
     // Connections corked while these write (a failed write closing one) wait for the next turn.
     writing_.swap(pending_);
+    written_ += writing_.size();
     for (const auto& connection : writing_) {
       connection->corked_ = false;
       connection->drain();
     }
     writing_.clear();
+    // Busy: the next flush waits one window after this one ended (a fan-out to thousands takes
+    // milliseconds itself, so the pause is counted from its end).
+    hold_until_ = window_.count() > 0 && written_ >= min_writes_ ? Clock::now() + window_
+                                                                 : Clock::time_point{};
   }
   void shutdown() override {
+    timer_.cancel();
     pending_.clear();
     writing_.clear();
   }
 
   asio::io_context& loop_;
+  asio::steady_timer timer_;
+  std::chrono::milliseconds window_{0};
+  std::size_t min_writes_ = 0;
+  Clock::time_point window_start_{};
+  std::size_t written_ = 0;         // connections written in the window that began at window_start_
+  Clock::time_point hold_until_{};  // busy: no flush before this (none: the epoch)
   std::vector<std::shared_ptr<WebSocketConnection>> pending_;
   std::vector<std::shared_ptr<WebSocketConnection>> writing_;  // reused: no allocation per turn
 };
@@ -80,8 +123,10 @@ WebSocketConnection::WebSocketConnection(ServerContext& context,
   // One thread runs the loop and the connection uses it directly (not a strand): sends on that
   // thread are corked.
   if (context_.single_threaded) {
-    if (auto* loop = timer_.get_executor().target<asio::io_context::executor_type>())
+    if (auto* loop = timer_.get_executor().target<asio::io_context::executor_type>()) {
       corks_ = &asio::use_service<Corks>(loop->context());
+      corks_->configure(context_.config.limits);
+    }
   }
   ++context_.open_websockets;
   ++context_.counters.connections_opened;

@@ -93,6 +93,10 @@ std::string get(const Config& c, const std::string& key) {
     return std::to_string(l.keep_alive_interval.count());
   if (key == "limits.httpIdleTimeoutMs")
     return std::to_string(l.http_idle_timeout.count());
+  if (key == "limits.writeCoalesceWindowMs")
+    return std::to_string(l.write_coalesce_window.count());
+  if (key == "limits.writeCoalesceMinWrites")
+    return std::to_string(l.write_coalesce_min_writes);
   if (key == "limits.maxHttpHeaderBytes")
     return std::to_string(l.max_http_header_bytes);
   if (key == "limits.maxHttpBodyBytes")
@@ -175,6 +179,10 @@ std::vector<SettingCase> all_settings() {
        "1000", "1000", "60000", "120000"},
       {"http-idle-timeout-ms", "WPS_HTTP_IDLE_TIMEOUT_MS", "limits.httpIdleTimeoutMs", false,
        "1001", "1001", "1002", "1003"},
+      {"write-coalesce-window-ms", "WPS_WRITE_COALESCE_WINDOW_MS", "limits.writeCoalesceWindowMs",
+       false, "0", "0", "20", "1000"},
+      {"write-coalesce-min-writes", "WPS_WRITE_COALESCE_MIN_WRITES",
+       "limits.writeCoalesceMinWrites", false, "1", "1", "2", "3"},
       {"max-http-header-bytes", "WPS_MAX_HTTP_HEADER_BYTES", "limits.maxHttpHeaderBytes", false,
        "1001", "1001", "1002", "1003"},
       {"max-http-body-bytes", "WPS_MAX_HTTP_BODY_BYTES", "limits.maxHttpBodyBytes", false, "1001",
@@ -371,6 +379,10 @@ std::vector<BadValue> bad_values() {
        "120001", "120001", "'120001' is out of range (1000..120000)"},
       {"http-idle-timeout-ms", "WPS_HTTP_IDLE_TIMEOUT_MS", "limits.httpIdleTimeoutMs", "0", "0",
        ""},
+      {"write-coalesce-window-ms", "WPS_WRITE_COALESCE_WINDOW_MS", "limits.writeCoalesceWindowMs",
+       "1001", "1001", "'1001' is out of range (0..1000)"},
+      {"write-coalesce-min-writes", "WPS_WRITE_COALESCE_MIN_WRITES",
+       "limits.writeCoalesceMinWrites", "0", "0", "'0' is out of range (at least 1)"},
       {"max-http-header-bytes", "WPS_MAX_HTTP_HEADER_BYTES", "limits.maxHttpHeaderBytes", "0", "0",
        ""},
       {"max-http-body-bytes", "WPS_MAX_HTTP_BODY_BYTES", "limits.maxHttpBodyBytes", "0", "0", ""},
@@ -497,6 +509,8 @@ const std::vector<std::string> kAllFlags = {
     "--handshake-timeout-ms MS",
     "--keep-alive-interval-ms MS",
     "--http-idle-timeout-ms MS",
+    "--write-coalesce-window-ms MS",
+    "--write-coalesce-min-writes N",
     "--max-http-header-bytes N",
     "--max-http-body-bytes N",
     "--max-connections N",

@@ -480,6 +480,43 @@ TEST_F(ConnectionTest, FramesSentOnTheLoopLeaveTogetherOnceTheTurnsHandlersRan) 
   EXPECT_EQ(conn_->writes, writes + 1);
 }
 
+TEST_F(ConnectionTest, ABusyLoopHoldsFramesUntilTheCoalescingWindowEndsThenWritesThemAtOnce) {
+  single_threaded = true;
+  config.limits.write_coalesce_window = 300ms;
+  config.limits.write_coalesce_min_writes = 1;  // one connection written makes the loop busy
+  start();
+  received();
+  const int writes = conn_->writes;
+  // The first flush of the window goes out at the end of its turn and makes the loop busy.
+  on_executor([&] { handler->socket().send(protocol::make_frame("a", false)); });
+  EXPECT_EQ(received(), (Strings{"text:a"}));
+  EXPECT_EQ(conn_->writes, writes + 1);
+  // Frames sent in later turns of the same window wait for its end, then leave in one write.
+  const auto sent = Clock::now();
+  on_executor([&] { handler->socket().send(protocol::make_frame("b", false)); });
+  on_executor([&] { handler->socket().send(protocol::make_frame("c", false)); });
+  EXPECT_EQ(conn_->writes, writes + 1);
+  EXPECT_TRUE(conn_->written.empty());
+  run_until([&] { return conn_->writes > writes + 1; });
+  EXPECT_GE(Clock::now() - sent, 150ms);
+  EXPECT_EQ(received(), (Strings{"text:b", "text:c"}));
+  EXPECT_EQ(conn_->writes, writes + 2);
+}
+
+TEST_F(ConnectionTest, AQuietLoopWritesEveryTurnWithoutWaiting) {
+  single_threaded = true;
+  config.limits.write_coalesce_window = 300ms;
+  config.limits.write_coalesce_min_writes = 1000;  // far more than this test writes
+  start();
+  received();
+  const int writes = conn_->writes;
+  for (const char* m : {"a", "b", "c"}) {
+    on_executor([&] { handler->socket().send(protocol::make_frame(m, false)); });
+    EXPECT_EQ(received(), (Strings{std::string("text:") + m}));
+  }
+  EXPECT_EQ(conn_->writes, writes + 3);
+}
+
 TEST_F(ConnectionTest, AFrameSentOffTheLoopStaysAheadOfOneSentOnItLater) {
   single_threaded = true;
   start();
