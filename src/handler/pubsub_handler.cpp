@@ -38,13 +38,12 @@ PubSubHandler::PubSubHandler(Context& context, const PubSubCodec& codec, Registr
     : ClientHandler(context, std::move(registration), std::move(events), codec),
       codec_(codec),
       reconnection_token_(core::is_reliable(kind()) ? make_reconnection_token() : std::string()),
-      acked_(context.config.limits.max_remembered_ack_ids),
       durable_(core::is_reliable(kind()) && context.session_store != nullptr),
       claimed_(false),
       replay_after_(0) {
   if (core::is_reliable(kind()))
-    replay_.emplace(context.config.limits.max_replay_messages,
-                    context.config.limits.max_replay_bytes);
+    replay_ = std::make_unique<ReplayBuffer>(context.config.limits.max_replay_messages,
+                                             context.config.limits.max_replay_bytes);
 }
 
 PubSubHandler::PubSubHandler(Context& context, const PubSubCodec& codec, Registration registration,
@@ -53,17 +52,16 @@ PubSubHandler::PubSubHandler(Context& context, const PubSubCodec& codec, Registr
     : ClientHandler(context, std::move(registration), std::move(events), codec),
       codec_(codec),
       reconnection_token_(claimed.state.token),
-      acked_(context.config.limits.max_remembered_ack_ids),
       durable_(true),
       claimed_(true),
       replay_after_(claimed.replay_after),
       last_seq_(claimed.replay_after),
       acked_seq_(claimed.state.acked),
       replaying_(true) {
-  replay_.emplace(context.config.limits.max_replay_messages,
-                  context.config.limits.max_replay_bytes);
+  replay_ = std::make_unique<ReplayBuffer>(context.config.limits.max_replay_messages,
+                                           context.config.limits.max_replay_bytes);
   for (std::uint64_t ack_id : claimed.state.ack_ids)
-    acked_.remember(ack_id);
+    remember_ack_locked(ack_id);
 }
 
 bool PubSubHandler::resumable_by(std::string_view token, core::ProtocolKind kind,
@@ -262,7 +260,8 @@ void PubSubHandler::save_state() {
     std::lock_guard lock(mutex_);
     if (ended_)
       return;
-    state.ack_ids = acked_.ids();
+    if (acked_)
+      state.ack_ids = acked_->ids();
     state.acked = acked_seq_;
     last_save_ = std::chrono::steady_clock::now();
   }
@@ -586,9 +585,10 @@ void PubSubHandler::invoke(protocol::Invoke& m) {
   bool refused_limit = false;
   {
     std::lock_guard lock(mutex_);
-    if (pending_invocations_.contains(m.invocation_id))
+    if (preview_locked().pending_invocations.contains(m.invocation_id))
       refused_pending = true;
-    else if (pending_invocations_.size() >= context_.config.limits.max_pending_invocations)
+    else if (preview_locked().pending_invocations.size() >=
+             context_.config.limits.max_pending_invocations)
       refused_limit = true;
   }
   if (refused_pending) {  // no dispatch: the first one with this id still waits
@@ -609,7 +609,7 @@ void PubSubHandler::invoke(protocol::Invoke& m) {
   }
   {
     std::lock_guard lock(mutex_);
-    pending_invocations_.insert(m.invocation_id);
+    preview_locked().pending_invocations.insert(m.invocation_id);
   }
   // Unlike an event, the socket is not paused: later frames (cancelInvocation, ping, more
   // invocations) are read while this one waits (spec §6.9.2 rule 7).
@@ -627,7 +627,7 @@ void PubSubHandler::on_invoke_result(const std::string& invocation_id,
                                      core::UserEventResult result) {
   {
     std::lock_guard lock(mutex_);
-    if (pending_invocations_.erase(invocation_id) == 0)
+    if (preview_locked().pending_invocations.erase(invocation_id) == 0)
       return;  // cancelled: no answer (spec §6.9.2 rule 8)
   }
   if (!result.ok) {
@@ -645,7 +645,7 @@ void PubSubHandler::on_invoke_result(const std::string& invocation_id,
 void PubSubHandler::cancel_invocation(const protocol::CancelInvocation& m) {
   // Unknown or finished ids are ignored; never acknowledged.
   std::lock_guard lock(mutex_);
-  pending_invocations_.erase(m.invocation_id);
+  preview_locked().pending_invocations.erase(m.invocation_id);
 }
 
 void PubSubHandler::invoke_response(protocol::InvokeResponse response) {
@@ -688,13 +688,14 @@ void PubSubHandler::start_stream(protocol::SendToGroup& m, const std::shared_ptr
     std::lock_guard lock(mutex_);
     if (ended_)
       return;
-    if (streams_.contains(start.stream_id)) {
+    if (preview_locked().streams.contains(start.stream_id)) {
       refusal = "A stream with id '" + start.stream_id + "' is already open on this connection.";
-    } else if (streams_.size() >= context_.config.limits.max_open_streams_per_connection) {
+    } else if (preview_locked().streams.size() >=
+               context_.config.limits.max_open_streams_per_connection) {
       refusal = "Too many open streams on this connection (" +
                 std::to_string(context_.config.limits.max_open_streams_per_connection) + ").";
     } else {
-      OpenStream& stream = streams_[start.stream_id];
+      OpenStream& stream = preview_locked().streams[start.stream_id];
       stream.group = m.group;
       stream.no_echo = m.no_echo;
       stream.idle_timeout =
@@ -716,7 +717,7 @@ void PubSubHandler::start_stream(protocol::SendToGroup& m, const std::shared_ptr
 }
 
 void PubSubHandler::arm_idle_timer_locked(const std::string& stream_id, OpenStream& stream) {
-  stream.generation = ++stream_generation_;
+  stream.generation = ++preview_locked().stream_generation;
   stream.idle_timer->expires_after(stream.idle_timeout);
   stream.idle_timer->async_wait(
       [weak = weak_from_this(), stream_id,
@@ -732,11 +733,11 @@ void PubSubHandler::on_stream_idle(const std::string& stream_id, std::uint64_t g
   OpenStream stream;
   {
     std::lock_guard lock(mutex_);
-    auto it = streams_.find(stream_id);
-    if (it == streams_.end() || it->second.generation != generation)
+    auto it = preview_locked().streams.find(stream_id);
+    if (it == preview_locked().streams.end() || it->second.generation != generation)
       return;
     stream = std::move(it->second);
-    streams_.erase(it);
+    preview_locked().streams.erase(it);
   }
   const std::string message = "The stream was idle for longer than its idle timeout.";
   publish_stream(
@@ -753,8 +754,8 @@ void PubSubHandler::stream_data(protocol::StreamData& m) {
   std::optional<OpenStream> publish_as;  // copy of what publish needs (group, no_echo)
   {
     std::lock_guard lock(mutex_);
-    auto it = streams_.find(m.stream_id);
-    if (it != streams_.end()) {
+    auto it = preview_locked().streams.find(m.stream_id);
+    if (it != preview_locked().streams.end()) {
       OpenStream& stream = it->second;
       arm_idle_timer_locked(m.stream_id, stream);
       if (!m.sequence_id) {
@@ -767,7 +768,7 @@ void PubSubHandler::stream_data(protocol::StreamData& m) {
         outcome = Outcome::too_big;
         stream.idle_timer->cancel();
         closed_stream = std::move(stream);
-        streams_.erase(it);
+        preview_locked().streams.erase(it);
       } else {
         outcome = Outcome::published;
         publish_as.emplace();
@@ -820,11 +821,11 @@ void PubSubHandler::stream_end(protocol::StreamEnd& m) {
   std::optional<OpenStream> stream;
   {
     std::lock_guard lock(mutex_);
-    auto it = streams_.find(m.stream_id);
-    if (it != streams_.end()) {
+    auto it = preview_locked().streams.find(m.stream_id);
+    if (it != preview_locked().streams.end()) {
       it->second.idle_timer->cancel();
       stream = std::move(it->second);
-      streams_.erase(it);
+      preview_locked().streams.erase(it);
     }
   }
   if (!stream) {
@@ -863,7 +864,8 @@ void PubSubHandler::cancel_streams(std::string_view message) {
   std::unordered_map<std::string, OpenStream> streams;
   {
     std::lock_guard lock(mutex_);
-    streams.swap(streams_);
+    if (preview_)
+      streams.swap(preview_->streams);
   }
   for (auto& [stream_id, stream] : streams) {
     stream.idle_timer->cancel();
@@ -874,12 +876,24 @@ void PubSubHandler::cancel_streams(std::string_view message) {
   }
 }
 
+PubSubHandler::Preview& PubSubHandler::preview_locked() {
+  if (!preview_)
+    preview_ = std::make_unique<Preview>();
+  return *preview_;
+}
+
+void PubSubHandler::remember_ack_locked(std::uint64_t ack_id) {
+  if (!acked_)
+    acked_ = std::make_unique<AckHistory>(context_.config.limits.max_remembered_ack_ids);
+  acked_->remember(ack_id);
+}
+
 bool PubSubHandler::duplicate(const std::optional<std::uint64_t>& ack_id) {
   if (!ack_id)
     return false;
   {
     std::lock_guard lock(mutex_);
-    if (!acked_.contains(*ack_id))
+    if (!acked_ || !acked_->contains(*ack_id))
       return false;
   }
   ack(*ack_id, protocol::ack_error::duplicate,
@@ -892,7 +906,7 @@ void PubSubHandler::ack(std::uint64_t ack_id, std::string_view error_name,
   protocol::Ack ack{ack_id, std::nullopt};
   if (error_name.empty()) {
     std::lock_guard lock(mutex_);
-    acked_.remember(ack_id);
+    remember_ack_locked(ack_id);
   } else {
     ack.error = protocol::AckError{std::string(error_name), std::move(error_message)};
   }

@@ -46,7 +46,7 @@ class PubSubHandler final : public ClientHandler,
                 std::shared_ptr<core::ConnectionEvents> events,
                 const core::ClaimedSession& claimed);
 
-  bool reliable() const { return replay_.has_value(); }
+  bool reliable() const { return replay_ != nullptr; }
   // Whether a client offering `token` (its awps_reconnection_token) on `hub` with `kind` may
   // resume this session. Constant-time in the token.
   bool resumable_by(std::string_view token, core::ProtocolKind kind, const std::string& hub) const;
@@ -143,12 +143,19 @@ class PubSubHandler final : public ClientHandler,
   std::shared_ptr<Socket> socket_;
   bool opened_ = false;
   bool ended_ = false;
-  std::optional<ReplayBuffer> replay_;  // reliable sessions only
-  AckHistory acked_;
-  // Invocations waiting for the event handler (ids); a cancelled one leaves at once.
-  std::unordered_set<std::string> pending_invocations_;
-  std::unordered_map<std::string, OpenStream> streams_;
-  std::uint64_t stream_generation_ = 0;
+  // State that most connections never use lives out of line (issue 14: idle memory): allocated
+  // when first needed, so an idle connection pays a pointer for each.
+  std::unique_ptr<ReplayBuffer> replay_;  // reliable sessions only
+  std::unique_ptr<AckHistory> acked_;     // from the first message with an ackId
+  struct Preview {
+    // Invocations waiting for the event handler (ids); a cancelled one leaves at once.
+    std::unordered_set<std::string> pending_invocations;
+    std::unordered_map<std::string, OpenStream> streams;
+    std::uint64_t stream_generation = 0;
+  };
+  std::unique_ptr<Preview> preview_;  // from the first invoke or stream message
+  Preview& preview_locked();          // mutex_ held: preview_, created if need be
+  void remember_ack_locked(std::uint64_t ack_id);
   // Reliable: the recovery window of a detached session; a generation tells a stale expiry.
   std::unique_ptr<boost::asio::steady_timer> recovery_timer_;
   std::uint64_t generation_ = 0;
