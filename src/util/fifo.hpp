@@ -40,8 +40,11 @@ class Fifo {
   }
 
  private:
-  // Capacity kept by an emptied queue (the next message reuses it without allocating).
-  static constexpr std::size_t kKeepCapacity = 8;
+  // Capacity kept by an emptied queue (the next message reuses it without allocating). A busy
+  // connection holds the frames of a whole write-coalescing window (Limits::write_coalesce_window):
+  // at 8, queues of 10-20 frames regrew from nothing every window, ~0.4 allocations per delivery
+  // at 600k deliveries/s. Only connections that saw such a burst keep it (32 pointers).
+  static constexpr std::size_t kKeepCapacity = 32;
   static constexpr std::size_t kCompactAfter = 32;
 
   void reclaim() {
