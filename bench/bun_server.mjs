@@ -2,6 +2,8 @@
 // that plays our groups with its topics. Run by bench/lib.sh start_bun, never by the server.
 //   ws://HOST:PORT/sub/<topic>  WebSocket subscriber of <topic> (no token: Bun validates nothing)
 //   POST /pub/<topic>           publishes the request body to <topic> as one text message
+//   a text message from a subscriber is published to its own topic, the sender included (the
+//   small-groups scenario: members publish, like sendToGroup with echo)
 // Each message is wrapped in the envelope a json.webpubsub.azure.v1 subscriber receives from a
 // group ({"type":"message","from":"group",...}), so that both servers write frames of the same
 // size; BUN_ENVELOPE=0 publishes the bare body.
@@ -38,7 +40,15 @@ const server = Bun.serve({
     open(ws) {
       ws.subscribe(ws.data.topic);
     },
-    message() {},
+    message(ws, message) {
+      const topic = ws.data.topic;
+      server.publish(
+        topic,
+        envelope
+          ? JSON.stringify({ type: "message", from: "group", group: topic, dataType: "text", data: String(message) })
+          : message,
+      );
+    },
   },
 });
 console.log(`bun ${Bun.version} listening on ${server.hostname}:${server.port}`);

@@ -184,8 +184,10 @@ Options parse_options(int argc, char** argv) {
   if (o.mode != "awps" && o.mode != "generic") usage("--mode must be awps or generic");
   if (o.mode == "generic") {
     if (o.subscribe_url_template.empty()) usage("generic mode needs --subscribe-url-template");
-    // An MQTT broker: its own MQTT publishers (the subscribe URL); anything else: HTTP POST.
-    if (o.publish != "none")
+    // An MQTT broker: its own MQTT publishers (the subscribe URL); members: each subscriber sends
+    // its bare payload, which the server publishes to that subscriber's topic (small groups);
+    // anything else: HTTP POST.
+    if (o.publish != "none" && o.publish != "members")
       o.publish = o.protocol == "mqtt" ? "mqtt" : "http";
     if (o.publish == "http" && o.publish_url.empty()) usage("generic mode needs --publish-url");
   }
@@ -1415,7 +1417,9 @@ class Driver {
         auto& c = subs_[i];
         if (!c->is_open() || c->queued_bytes() > (1u << 16)) continue;
         const std::string group = o_.group + std::to_string(i % o_.groups);
-        if (o_.protocol == "protobuf")
+        if (o_.mode == "generic")
+          c->send_text(make_payload(now_ns()));
+        else if (o_.protocol == "protobuf")
           c->send_binary(protobuf_send_to_group(group, make_payload(now_ns())));
         else
           c->send_text(R"({"type":"sendToGroup","group":")" + group + R"(","dataType":"text","data":")" +
