@@ -121,11 +121,24 @@ std::optional<std::array<unsigned char, sha256_length>> hmac_sha256(std::string_
 // ---------------------------------------------------------------------------------------------
 // JSON helpers
 
-std::optional<json::object> parse_object(std::string_view text) {
+// A token's header and payload are parsed into this stack buffer (a larger token spills over to
+// the heap): they live only while the claims are read.
+class TokenJsonStorage {
+ public:
+  json::storage_ptr ptr() { return json::storage_ptr(&resource_); }
+
+ private:
+  std::array<unsigned char, 4096> buffer_;
+  json::monotonic_resource resource_{buffer_.data(), buffer_.size()};
+};
+
+// `storage`: where the parsed values live (a token's parts are parsed into a stack buffer: a
+// handshake or REST request then allocates nothing for them).
+std::optional<json::object> parse_object(std::string_view text, json::storage_ptr storage) {
   json::parse_options options;
   options.max_depth = max_json_depth;
   std::error_code ec;
-  json::value value = json::parse(text, ec, json::storage_ptr(), options);
+  json::value value = json::parse(text, ec, std::move(storage), options);
   if (ec || !value.is_object()) {
     return std::nullopt;
   }
@@ -316,12 +329,13 @@ std::optional<Claims> read_unverified_impl(std::string_view token) {
   if (!header_text || !payload_text) {
     return std::nullopt;
   }
-  const std::optional<json::object> header = parse_object(*header_text);
+  TokenJsonStorage storage;
+  const std::optional<json::object> header = parse_object(*header_text, storage.ptr());
   const json::value* alg = header ? header->if_contains("alg") : nullptr;
   if (alg == nullptr || !alg->is_string()) {
     return std::nullopt;
   }
-  const std::optional<json::object> payload = parse_object(*payload_text);
+  const std::optional<json::object> payload = parse_object(*payload_text, storage.ptr());
   Claims claims;
   if (!payload || !read_claims(*payload, claims)) {
     return std::nullopt;
@@ -356,7 +370,8 @@ VerifyResult verify_impl(std::string_view token, const VerifyOptions& options) {
     return failure(TokenError::malformed);
   }
 
-  const std::optional<json::object> header = parse_object(*header_text);
+  TokenJsonStorage storage;
+  const std::optional<json::object> header = parse_object(*header_text, storage.ptr());
   if (!header) {
     return failure(TokenError::malformed);
   }
@@ -379,7 +394,7 @@ VerifyResult verify_impl(std::string_view token, const VerifyOptions& options) {
     return failure(TokenError::bad_signature);
   }
 
-  const std::optional<json::object> payload = parse_object(*payload_text);
+  const std::optional<json::object> payload = parse_object(*payload_text, storage.ptr());
   if (!payload) {
     return failure(TokenError::malformed);
   }

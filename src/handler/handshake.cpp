@@ -178,7 +178,7 @@ HandshakeDecision decide_handshake(const HandshakeRequest& request, const config
                                        target->mqtt ? "/clients/mqtt/hubs/" : "/client/hubs/"))
       return reject(401, "Unauthorized", "The access token's audience does not match this hub.");
     auth::Claims& claims = *verified.claims;
-    accept.claims = claims.all;
+    accept.claims = std::move(claims.all);
     if (claims.subject && !claims.subject->empty())
       accept.user_id = std::move(claims.subject);
     accept.roles = std::move(claims.roles);
