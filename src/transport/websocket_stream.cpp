@@ -1,6 +1,12 @@
 #include "transport/websocket_stream.hpp"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <array>
 #include <boost/asio/write.hpp>
+#include <cerrno>
 
 #include "util/log.hpp"
 
@@ -25,6 +31,56 @@ char* thread_read_buffer() {
   return buffer.get();
 }
 
+// Plain TCP reads and writes go straight to the descriptor, which is non-blocking already (Asio
+// made it so for the upgrade request's read, or the constructor did). Asio's own synchronous
+// read_some/write_some would need its "user" non-blocking flag, whose ioctl cost every
+// connection one more syscall (issue 14: handshakes per CPU-second).
+error_code last_error() {
+  return {errno, boost::system::system_category()};
+}
+
+std::size_t read_now(int fd, char* buffer, std::size_t size, error_code& ec) {
+  for (;;) {
+    const ssize_t n = ::recv(fd, buffer, size, 0);
+    if (n > 0) {
+      ec = {};
+      return static_cast<std::size_t>(n);
+    }
+    if (n == 0) {
+      ec = asio::error::eof;
+      return 0;
+    }
+    if (errno != EINTR) {
+      ec = last_error();
+      return 0;
+    }
+  }
+}
+
+// Writes what the socket takes now of the first kMaxIov buffers (as Asio's write_some does).
+constexpr std::size_t kMaxIov = 64;
+std::size_t write_now(int fd, const std::vector<asio::const_buffer>& buffers, error_code& ec) {
+  std::array<iovec, kMaxIov> iov{};
+  const std::size_t count = std::min(buffers.size(), kMaxIov);
+  for (std::size_t i = 0; i < count; ++i)
+    iov[i] = {const_cast<void*>(buffers[i].data()),
+              buffers[i].size()};  // NOLINT: iovec is not const
+  msghdr message{};
+  message.msg_iov = iov.data();
+  message.msg_iovlen = count;
+  for (;;) {
+    const ssize_t n = ::sendmsg(fd, &message, MSG_NOSIGNAL);
+    if (n >= 0) {
+      ec = {};
+      return static_cast<std::size_t>(n);
+    }
+    if (errno != EINTR) {
+      ec = last_error();
+      return 0;
+    }
+  }
+}
+
 template <class Stream>
 auto take_socket(Stream& stream) {
   if constexpr (kIsTls<Stream>)
@@ -44,8 +100,11 @@ WebSocketStream<Stream>::WebSocketStream(Stream&& stream, ServerContext& context
       tls_(std::move(tls)),
       socket_(take_socket(stream)) {
   if constexpr (!kIsTls<Stream>) {
-    error_code ignored;
-    socket_.non_blocking(true, ignored);
+    // Normally set already by the upgrade request's asynchronous read (no syscall then).
+    if (!socket_.native_non_blocking()) {
+      error_code ignored;
+      socket_.native_non_blocking(true, ignored);
+    }
   }
 }
 
@@ -83,7 +142,7 @@ void WebSocketStream<Stream>::on_readable(error_code ec) {
   if constexpr (!kIsTls<Stream>) {
     char* buffer = thread_read_buffer();
     for (int turn = 0; turn < kReadsPerTurn; ++turn) {
-      const std::size_t bytes = socket_.read_some(asio::buffer(buffer, kReadChunk), ec);
+      const std::size_t bytes = read_now(socket_.native_handle(), buffer, kReadChunk, ec);
       if (ec == asio::error::would_block || ec == asio::error::try_again)
         break;
       if (ec) {
@@ -121,7 +180,7 @@ WebSocketConnection::WriteResult WebSocketStream<Stream>::write(
   if constexpr (!kIsTls<Stream>) {
     // Plain TCP: write now; only what the socket cannot take waits for the event loop.
     error_code ec;
-    written = socket_.write_some(buffers, ec);
+    written = write_now(socket_.native_handle(), buffers, ec);
     if (!ec && written == asio::buffer_size(buffers))
       return WriteResult::done;
     if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
