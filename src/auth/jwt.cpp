@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstddef>
 #include <exception>
+#include <initializer_list>
 #include <limits>
 #include <system_error>
 #include <utility>
@@ -651,6 +652,29 @@ bool client_audience_matches(const std::vector<std::string>& audiences, std::str
   } catch (...) {
     return false;
   }
+}
+
+bool client_audience_is_exactly(const std::vector<std::string>& audiences, std::string_view hub,
+                                std::string_view host, std::string_view public_origin,
+                                std::string_view endpoint) {
+  // `text` == `a` + `b` + `c` + `d`, without building the concatenation.
+  const auto equals = [](std::string_view text, std::initializer_list<std::string_view> parts) {
+    for (std::string_view part : parts) {
+      if (!starts_with(text, part))
+        return false;
+      text.remove_prefix(part.size());
+    }
+    return text.empty();
+  };
+  const std::string_view origin = strip_trailing_slash(public_origin);
+  for (const std::string& aud : audiences) {
+    if (!host.empty() && (equals(aud, {"http://", host, endpoint, hub}) ||
+                          equals(aud, {"https://", host, endpoint, hub})))
+      return true;
+    if (!origin.empty() && equals(aud, {origin, endpoint, hub}))
+      return true;
+  }
+  return false;
 }
 
 bool rest_audience_matches(const std::vector<std::string>& audiences, std::string_view target,

@@ -40,9 +40,9 @@ struct Claims {
 };
 
 struct VerifyOptions {
-  std::vector<std::string> keys;              // primary first, then secondary; non-empty
-  std::int64_t now = 0;                       // seconds since the epoch
-  std::chrono::seconds clock_skew{300};       // emulator value (spec §10.1)
+  std::vector<std::string> keys;         // primary first, then secondary; non-empty
+  std::int64_t now = 0;                  // seconds since the epoch
+  std::chrono::seconds clock_skew{300};  // emulator value (spec §10.1)
   bool require_expiry = true;
 };
 
@@ -77,6 +77,14 @@ std::string sign_token(std::string_view claims_json, std::string_view key);
 bool client_audience_matches(const std::vector<std::string>& audiences, std::string_view hub,
                              const std::vector<std::string>& origins, bool any_host,
                              std::string_view endpoint = "/client/hubs/");
+
+// The common case of client_audience_matches, without allocating: some `aud` is exactly
+// <origin><endpoint><hub> for an origin http://<host>, https://<host> or `public_origin` (one
+// trailing '/' of it dropped). True implies client_audience_matches(..., any_host = false) with
+// those origins; false means only that the full comparison is needed.
+bool client_audience_is_exactly(const std::vector<std::string>& audiences, std::string_view hub,
+                                std::string_view host, std::string_view public_origin,
+                                std::string_view endpoint = "/client/hubs/");
 
 // REST tokens (§3.1): `aud` equals the full request URL (origin + target as received) or the URL
 // without its query, case-insensitively, also after percent-decoding `aud`, ignoring a trailing

@@ -166,17 +166,23 @@ HandshakeDecision decide_handshake(const HandshakeRequest& request, const config
       return reject(401, "Unauthorized",
                     std::string("Invalid access token: ") +
                         std::string(auth::to_string(verified.error)) + ".");
-    std::vector<std::string> origins;
-    if (!request.host.empty()) {
-      origins.push_back("http://" + std::string(request.host));
-      origins.push_back("https://" + std::string(request.host));
+    const std::string_view endpoint = target->mqtt ? "/clients/mqtt/hubs/" : "/client/hubs/";
+    const auto& audiences = verified.claims->audiences;
+    // Most tokens name this very URL: checked first without allocating (issue 14: handshakes).
+    if (config.audience_ignore_host ||
+        !auth::client_audience_is_exactly(audiences, *target->hub, request.host,
+                                          config.public_origin, endpoint)) {
+      std::vector<std::string> origins;
+      if (!request.host.empty()) {
+        origins.push_back("http://" + std::string(request.host));
+        origins.push_back("https://" + std::string(request.host));
+      }
+      if (!config.public_origin.empty())
+        origins.push_back(config.public_origin);
+      if (!auth::client_audience_matches(audiences, *target->hub, origins,
+                                         config.audience_ignore_host, endpoint))
+        return reject(401, "Unauthorized", "The access token's audience does not match this hub.");
     }
-    if (!config.public_origin.empty())
-      origins.push_back(config.public_origin);
-    if (!auth::client_audience_matches(verified.claims->audiences, *target->hub, origins,
-                                       config.audience_ignore_host,
-                                       target->mqtt ? "/clients/mqtt/hubs/" : "/client/hubs/"))
-      return reject(401, "Unauthorized", "The access token's audience does not match this hub.");
     auth::Claims& claims = *verified.claims;
     accept.claims = std::move(claims.all);
     if (claims.subject && !claims.subject->empty())

@@ -24,6 +24,45 @@ bool rest(const std::string& aud, std::string_view target, const Strings& origin
 
 // --- client tokens ----------------------------------------------------------------------------
 
+TEST(ClientAudienceExactly, TheUrlItselfMatchesWithoutTheFullComparison) {
+  const Strings auds = {"other", "http://localhost:8080/client/hubs/chat"};
+  EXPECT_TRUE(client_audience_is_exactly(auds, "chat", "localhost:8080", ""));
+  EXPECT_TRUE(client_audience_is_exactly({"https://localhost:8080/client/hubs/chat"}, "chat",
+                                         "localhost:8080", ""));
+  EXPECT_TRUE(client_audience_is_exactly({"https://pub.example/client/hubs/chat"}, "chat",
+                                         "localhost:8080", "https://pub.example/"));
+  EXPECT_TRUE(client_audience_is_exactly({"http://h/clients/mqtt/hubs/chat"}, "chat", "h", "",
+                                         "/clients/mqtt/hubs/"));
+}
+
+TEST(ClientAudienceExactly, AnythingElseIsLeftToTheFullComparison) {
+  // Each of these matches by the full rules (case, trailing '/', ws scheme), not exactly.
+  for (const std::string aud :
+       {"HTTP://localhost:8080/client/hubs/chat", "http://localhost:8080/client/hubs/chat/",
+        "ws://localhost:8080/client/hubs/chat"}) {
+    EXPECT_FALSE(client_audience_is_exactly({aud}, "chat", "localhost:8080", "")) << aud;
+    EXPECT_TRUE(client(aud, "chat")) << aud;
+  }
+  // And these match by no rule.
+  EXPECT_FALSE(client_audience_is_exactly({"http://localhost:8080/client/hubs/chat"}, "chat2",
+                                          "localhost:8080", ""));
+  EXPECT_FALSE(client_audience_is_exactly({"http://localhost:8080/client/hubs/chatx"}, "chat",
+                                          "localhost:8080", ""));
+  EXPECT_FALSE(
+      client_audience_is_exactly({"http://localhost:8080/client/hubs/chat"}, "chat", "", ""));
+  EXPECT_FALSE(client_audience_is_exactly({"http://evil:8080/client/hubs/chat"}, "chat",
+                                          "localhost:8080", ""));
+  EXPECT_FALSE(client_audience_is_exactly({}, "chat", "localhost:8080", ""));
+}
+
+TEST(ClientAudienceExactly, AnExactMatchIsAlwaysAFullMatch) {
+  for (const std::string aud :
+       {"http://localhost:8080/client/hubs/chat", "https://localhost:8080/client/hubs/chat"}) {
+    ASSERT_TRUE(client_audience_is_exactly({aud}, "chat", "localhost:8080", ""));
+    EXPECT_TRUE(client(aud, "chat"));
+  }
+}
+
 TEST(ClientAudience, JsSdkAudience) {
   EXPECT_TRUE(client("http://localhost:8080/client/hubs/chat", "chat"));
 }
