@@ -19,6 +19,10 @@ SERVER_CPU=${SERVER_CPU:-0}
 LOADGEN_CPU=${LOADGEN_CPU:-1}
 RESULTS=${RESULTS:-$REPO/build/bench-results}
 WPS_PORT=${WPS_PORT:-18480}
+# Event-loop threads of webpubsub-server (--threads; 0 = one per core). 1 by default, so that rows
+# stay comparable with the peers' single event loop. With more, give the server more cores too
+# (SERVER_CPU=0,1 on this 2-core box, which then shares them with the load generator).
+WPS_THREADS=${WPS_THREADS:-1}
 NCHAN_PORT=${NCHAN_PORT:-18490}
 MOSQUITTO_PORT=${MOSQUITTO_PORT:-18500}
 BUN_PORT=${BUN_PORT:-18510}
@@ -76,7 +80,7 @@ start_wps() {  # extra server args...
     cmake --build "$BUILD" --target malloc_count >/dev/null
     preload=(env "LD_PRELOAD=$BUILD/bench/libmalloc_count.so" "MALLOC_COUNT_FILE=$MALLOC_COUNT_FILE")
   fi
-  nice -n "$BENCH_NICE" taskset -c "$SERVER_CPU" "${preload[@]}" "$SERVER_BIN" --host 127.0.0.1 --port "$WPS_PORT" --threads 1 --log-level warn "$@" \
+  nice -n "$BENCH_NICE" taskset -c "$SERVER_CPU" "${preload[@]}" "$SERVER_BIN" --host 127.0.0.1 --port "$WPS_PORT" --threads "$WPS_THREADS" --log-level warn "$@" \
     >"$RESULTS/server.log" 2>&1 &
   SERVER_PID=$!
   wait_port "$WPS_PORT"

@@ -9,7 +9,8 @@
 #                (alternating, so that load from elsewhere on the machine hits both alike).
 # Env: SIZES="1000 5000 10000", PAYLOAD=256, PROTOCOL=json|simple|reliable|protobuf, PUBLISH=rest|ws,
 #      STEP_SECONDS=4, PUBLISH_CONNS=4 (keep-alive publishers, one request in flight each), REPEAT=1,
-#      MALLOC_COUNT=1 (wps: count the server's heap allocations per step, see lib.sh).
+#      MALLOC_COUNT=1 (wps: count the server's heap allocations per step, see lib.sh),
+#      WPS_THREADS=1 (wps: event loops; compare 1 and 2 with SERVER_CPU=0,1, see lib.sh).
 #      Results: one JSON line per N and run in $RESULTS/broadcast-<target>.jsonl, each with the
 #      load average at its start ("loadavg").
 source "$(dirname "$0")/lib.sh"
@@ -54,7 +55,7 @@ for n in $SIZES; do
           ;;
         wps)
           start_wps
-          loadgen "$out" --label "wps broadcast N=$n $PROTOCOL/$PUBLISH" --port "$WPS_PORT" --connections "$n" \
+          loadgen "$out" --label "wps broadcast N=$n $PROTOCOL/$PUBLISH$([[ $WPS_THREADS != 1 ]] && echo " threads=$WPS_THREADS")" --port "$WPS_PORT" --connections "$n" \
             --payload "$PAYLOAD" --protocol "$PROTOCOL" --publish "$PUBLISH" \
             --rates "$rates" --step-seconds "$STEP_SECONDS" --duration 60 --slo-p99-ms "$(slo_for "$n")" --server-pid "$SERVER_PID" \
             --publish-conns "$PUBLISH_CONNS" $(malloc_count_args) ${LOADGEN_ARGS:-}

@@ -78,7 +78,8 @@ Server::Server(config::Config config)
     : config_(std::move(config)),
       threads_(config_.threads != 0 ? config_.threads
                                     : std::max(1u, std::thread::hardware_concurrency())),
-      ioc_(threads_ == 1 ? 1 : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT),
+      loops_(threads_),
+      ioc_(loops_.loop(0)),
       broker_(make_broker(config_, ioc_)),
       redis_(dynamic_cast<redis::RedisBroker*>(broker_.get())),
       node_(*broker_, hub_limits(config_), config_.limits.metrics_max_hubs),
@@ -89,7 +90,9 @@ Server::Server(config::Config config)
       signals_(ioc_, SIGINT, SIGTERM),
       hangup_(ioc_, SIGHUP),
       shutdown_timer_(ioc_) {
-  context_.single_threaded = threads_ == 1;
+  // One thread per loop: connections use their loop's executor directly and cork their sends.
+  context_.single_threaded = true;
+  node_.set_loops(&loops_);
   context_.metrics = &node_.metrics();
   context_.rest_handler = [this](const transport::HttpRequest& request) {
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(
@@ -167,7 +170,7 @@ void Server::start() {
     // With port 0 every address shares the port the first one was given.
     const tcp::endpoint endpoint(configured.address(), port);
     try {
-      auto listener = std::make_shared<transport::Listener>(ioc_, endpoint, context_);
+      auto listener = std::make_shared<transport::Listener>(ioc_, endpoint, context_, &loops_);
       port = listener->local_endpoint().port();
       listeners_.push_back(std::move(listener));
     } catch (const boost::system::system_error& e) {
@@ -258,14 +261,7 @@ void Server::run() {
     shutdown();
   });
   wait_for_hangup();
-  const unsigned threads = threads_;
-  std::vector<std::thread> pool;
-  pool.reserve(threads - 1);
-  for (unsigned i = 1; i < threads; ++i)
-    pool.emplace_back([this] { ioc_.run(); });
-  ioc_.run();
-  for (auto& t : pool)
-    t.join();
+  loops_.run();
 }
 
 void Server::shutdown() {
@@ -301,7 +297,7 @@ void Server::wait_for_clients(std::chrono::steady_clock::time_point deadline) {
     // What the grace period did not cover ends here.
     if (dispatcher_)
       dispatcher_->stop();
-    ioc_.stop();
+    loops_.stop();
     return;
   }
   shutdown_timer_.expires_after(std::chrono::milliseconds(20));

@@ -1,5 +1,5 @@
 #pragma once
-// The whole server: owns the io_context and its threads, the core node and broker, and the
+// The whole server: owns the event loops and their threads, the core node and broker, and the
 // listeners. Shutdown order is explicit: stop accepting, close every client, wait for them (up
 // to Limits::shutdown_grace), stop the event loop.
 
@@ -20,6 +20,7 @@
 #include "core/node.hpp"
 #include "handler/context.hpp"
 #include "handler/endpoints.hpp"
+#include "transport/event_loops.hpp"
 #include "transport/listener.hpp"
 #include "transport/server_context.hpp"
 #include "webhook/dispatcher.hpp"
@@ -44,7 +45,7 @@ class Server {
   void start();
   // The port actually bound (differs from the configured one when that was 0).
   std::uint16_t port() const { return port_; }
-  // Runs the event loop on the configured number of threads until shutdown completes.
+  // Runs the event loops, one per configured thread, until shutdown completes.
   // Handles SIGINT and SIGTERM by shutting down.
   void run();
   // Begins a graceful shutdown. Thread-safe.
@@ -71,10 +72,12 @@ class Server {
   void check_config();
 
   config::Config config_;
-  // Threads running the event loop (config threads, 0 = one per core).
+  // Event loops, one thread each (config threads, 0 = one per core).
   const unsigned threads_;
-  // With one thread, Asio is told so (concurrency hint 1) and sessions need no strand.
-  boost::asio::io_context ioc_;
+  // One event loop per thread (concurrency hint 1 each); connections are spread over them and
+  // need no strand. Loop 0 also runs the listeners, signals, the broker, webhooks and ops.
+  transport::EventLoops loops_;
+  boost::asio::io_context& ioc_;  // loop 0
   // The in-memory broker, or the Redis one when redis_url is set (then redis_ points to it).
   std::unique_ptr<core::Broker> broker_;
   redis::RedisBroker* redis_ = nullptr;

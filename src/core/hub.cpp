@@ -12,13 +12,14 @@ bool is_excluded(const std::vector<ConnId>& excluded, const ConnId& id) {
 }
 }  // namespace
 
-Hub::Hub(std::string name, Broker& broker, HubLimits limits, Metrics* metrics)
+Hub::Hub(std::string name, Broker& broker, HubLimits limits, Metrics* metrics, Loops* loops)
     : name_(std::move(name)),
       broker_(broker),
       limits_(limits),
       own_metrics_(metrics == nullptr ? std::make_unique<Metrics>() : nullptr),
       metrics_(metrics == nullptr ? *own_metrics_ : *metrics),
-      stats_(metrics_.hub_stats(name_)) {}
+      stats_(metrics_.hub_stats(name_)),
+      loops_(loops) {}
 
 void Hub::trace(const char* kind, const ConnId& id, const std::optional<std::string>& user,
                 std::string detail) const {
@@ -41,6 +42,9 @@ Hub::AddResult Hub::add_connection(const ConnectionInfo& info, std::weak_ptr<Cli
   }
   auto [it, inserted] = connections_.try_emplace(info.id);
   if (inserted) {
+    // Its loop for life: a client registering again (a resumed reliable session on a socket of
+    // another loop) keeps it, so that what was handed to that loop stays ahead of what follows.
+    it->second.loop = this_loop();
     broker_.subscribe_connection(name_, info.id);
     stats_.connections[static_cast<std::size_t>(info.kind)].fetch_add(1, std::memory_order_relaxed);
     if (metrics_.tracer.active())
@@ -169,7 +173,8 @@ void Hub::collect_locked(const ConnId& id, const std::vector<ConnId>& excluded,
   if (filter != nullptr && !matches_locked(id, it->second, *filter))
     return;
   if (auto client = it->second.client.lock())
-    out.push_back({std::move(client), it->second.info.encoder, it->second.info.kind});
+    out.push_back(
+        {std::move(client), it->second.info.encoder, it->second.info.kind, it->second.loop});
 }
 
 void Hub::snapshot_locked(Scope scope, const std::string& target,
@@ -214,66 +219,133 @@ std::shared_ptr<const Hub::Audience> Hub::audience_locked(const std::string& gro
     auto it = connections_.find(cid);
     if (it == connections_.end())
       continue;
-    audience->members.push_back({it->second.client, it->second.info.encoder, it->second.info.kind});
-    ++audience->per_kind[static_cast<std::size_t>(it->second.info.kind)];
+    const ConnectionInfo& info = it->second.info;
+    audience->members.push_back({it->second.client, info.encoder, info.kind, it->second.loop});
+    ++audience->per_kind[static_cast<std::size_t>(info.kind)];
+    if (std::find(audience->encoders.begin(), audience->encoders.end(), info.encoder) ==
+        audience->encoders.end())
+      audience->encoders.push_back(info.encoder);
   }
+  std::stable_sort(
+      audience->members.begin(), audience->members.end(),
+      [](const Audience::Member& a, const Audience::Member& b) { return a.loop < b.loop; });
+  audience->buckets = buckets_of(audience->members);
   std::shared_ptr<const Audience> shared = std::move(audience);
   audiences_.emplace(group, shared);
   return shared;
 }
 
-void Hub::deliver_to(const Audience& audience, const Message& message) {
-  for (std::size_t k = 0; k < kProtocolKinds; ++k)
-    if (audience.per_kind[k] != 0)
-      stats_.delivered[k].fetch_add(audience.per_kind[k], std::memory_order_relaxed);
-  // Encode once per encoder (one per wire format); every member of a format shares the frame.
-  std::array<std::pair<const Encoder*, SharedFrame>, 8> encoded{};
-  std::size_t formats = 0;
-  for (const Audience::Member& member : audience.members) {
+void Hub::Frames::add(const Encoder* encoder, const Message& message) {
+  if (find(encoder) != nullptr || count == encoded.size())
+    return;
+  encoded[count++] = {encoder, encoder->encode(message)};
+}
+
+const SharedFrame* Hub::Frames::find(const Encoder* encoder) const {
+  for (std::size_t i = 0; i < count; ++i)
+    if (encoded[i].first == encoder)
+      return &encoded[i].second;
+  return nullptr;
+}
+
+template <class Items>
+std::vector<Hub::Bucket> Hub::buckets_of(const Items& items) {
+  std::vector<Bucket> buckets;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (buckets.empty() || buckets.back().loop != items[i].loop)
+      buckets.push_back({items[i].loop, i, i});
+    buckets.back().end = i + 1;
+  }
+  return buckets;
+}
+
+bool Hub::all_inline(const std::vector<Bucket>& buckets) const {
+  const LoopIndex here = this_loop();
+  return std::all_of(buckets.begin(), buckets.end(), [&](const Bucket& b) {
+    return loops_ == nullptr || b.loop == kNoLoop || b.loop == here;
+  });
+}
+
+template <class Deliver>
+void Hub::fan_out(const std::vector<Bucket>& buckets, const Deliver& deliver) {
+  const LoopIndex here = this_loop();
+  const auto inline_here = [&](const Bucket& b) {
+    return loops_ == nullptr || b.loop == kNoLoop || b.loop == here;
+  };
+  // The other loops first, so that they work while this one delivers its share.
+  for (const Bucket& b : buckets)
+    if (!inline_here(b))
+      loops_->post(b.loop, [deliver, begin = b.begin, end = b.end] { deliver(begin, end); });
+  for (const Bucket& b : buckets)
+    if (inline_here(b))
+      deliver(b.begin, b.end);
+}
+
+namespace {
+// Hands `frame` to a recipient; in a cluster that logs publications, numbered to a reliable one.
+template <class Recipient>
+void hand(const Recipient& r, const SharedFrame& frame, bool logged, std::uint64_t log_seq) {
+  if (logged && is_reliable(r.kind))
+    r.client->deliver_logged(frame, log_seq);
+  else
+    r.client->deliver(frame);
+}
+}  // namespace
+
+void Hub::deliver_members(const Audience& audience, const Frames& frames, const Message& message,
+                          std::size_t begin, std::size_t end) {
+  for (std::size_t i = begin; i < end; ++i) {
+    const Audience::Member& member = audience.members[i];
     const std::shared_ptr<Client> client = member.client.lock();
     if (!client)
       continue;  // gone, not yet removed from the hub
-    const SharedFrame* frame = nullptr;
-    for (std::size_t i = 0; i < formats; ++i)
-      if (encoded[i].first == member.encoder)
-        frame = &encoded[i].second;
-    if (frame == nullptr) {
-      SharedFrame fresh = member.encoder->encode(message);
-      if (formats == encoded.size()) {
-        if (fresh)
-          client->deliver(fresh);  // more formats than slots: encoded per member
-        continue;
-      }
-      encoded[formats] = {member.encoder, std::move(fresh)};
-      frame = &encoded[formats++].second;
+    if (const SharedFrame* frame = frames.find(member.encoder)) {
+      if (*frame)  // null: nothing for this format (a simple client and a stream's empty end)
+        client->deliver(*frame);
+    } else if (SharedFrame fresh = member.encoder->encode(message)) {
+      client->deliver(fresh);  // more formats than slots: encoded per member
     }
-    if (*frame)  // null: nothing for this format (a simple client and a stream's empty end)
-      client->deliver(*frame);
   }
 }
 
-void Hub::deliver(const Publication& publication) {
-  std::vector<Recipient> recipients;
-  {
-    std::unique_lock lock(mutex_);
-    // A group publication without exclusions or a filter (a REST or client sendToGroup with
-    // echo, a message from another node): the group's shared audience. Not in a cluster that
-    // logs publications: there reliable sessions take only numbered ones (below).
-    if (publication.scope == Scope::group && publication.excluded.empty() && !publication.filter &&
-        !broker_.logs_publications()) {
-      std::shared_ptr<const Audience> audience = audience_locked(publication.target);
-      lock.unlock();
-      if (metrics_.tracer.active())
-        trace("published", {}, std::nullopt,
-              "to group " + publication.target + ": " +
-                  std::to_string(audience ? audience->members.size() : 0) + " recipient(s)");
-      if (audience)
-        deliver_to(*audience, *publication.message);
-      return;
+void Hub::deliver_recipients(const std::vector<Recipient>& recipients, const Frames& frames,
+                             const Message& message, bool logged, std::uint64_t log_seq,
+                             std::size_t begin, std::size_t end) {
+  for (std::size_t i = begin; i < end; ++i) {
+    const Recipient& r = recipients[i];
+    if (const SharedFrame* frame = frames.find(r.encoder)) {
+      if (*frame)  // null: nothing for this format (a simple client and a stream's empty end)
+        hand(r, *frame, logged, log_seq);
+    } else if (SharedFrame fresh = r.encoder->encode(message)) {
+      hand(r, fresh, logged, log_seq);  // more formats than slots: encoded per recipient
     }
-    snapshot_locked(publication.scope, publication.target, publication.excluded,
-                    publication.filter.get(), recipients);
   }
+}
+
+void Hub::deliver_to(std::shared_ptr<const Audience> audience, const SharedMessage& message) {
+  for (std::size_t k = 0; k < kProtocolKinds; ++k)
+    if (audience->per_kind[k] != 0)
+      stats_.delivered[k].fetch_add(audience->per_kind[k], std::memory_order_relaxed);
+  // Encode once per encoder (one per wire format), here, before any loop sees the publication;
+  // every member of a format shares the frame.
+  if (all_inline(audience->buckets)) {
+    // All on this loop (one loop, or a group that lives on the publisher's): nothing to share.
+    Frames frames;
+    for (const Encoder* encoder : audience->encoders)
+      frames.add(encoder, *message);
+    deliver_members(*audience, frames, *message, 0, audience->members.size());
+    return;
+  }
+  auto frames = std::make_shared<Frames>();
+  for (const Encoder* encoder : audience->encoders)
+    frames->add(encoder, *message);
+  std::shared_ptr<const Frames> shared = std::move(frames);
+  fan_out(audience->buckets, [audience, shared, message](std::size_t begin, std::size_t end) {
+    deliver_members(*audience, *shared, *message, begin, end);
+  });
+}
+
+void Hub::deliver_to(std::vector<Recipient> recipients, const Publication& publication) {
   // A cluster that logs publications: reliable sessions take them numbered only (from another
   // node or back from the log), the others never twice (not the loopback).
   const bool logged = broker_.logs_publications();
@@ -285,15 +357,6 @@ void Hub::deliver(const Publication& publication) {
     if (recipients.empty())
       return;
   }
-  const auto hand = [&](const Recipient& r, const SharedFrame& frame) {
-    if (logged && is_reliable(r.kind))
-      r.client->deliver_logged(frame, publication.log_seq);
-    else
-      r.client->deliver(frame);
-  };
-  // Encode once per encoder (one per wire format); every recipient of a format shares the frame.
-  std::array<std::pair<const Encoder*, SharedFrame>, 8> encoded{};
-  std::size_t formats = 0;
   // webpubsub_messages_delivered_total: summed here, one relaxed add per protocol kind.
   std::array<std::uint64_t, kProtocolKinds> delivered{};
   for (const Recipient& r : recipients)
@@ -309,24 +372,58 @@ void Hub::deliver(const Publication& publication) {
     detail += ": " + std::to_string(recipients.size()) + " recipient(s)";
     trace("published", {}, std::nullopt, std::move(detail));
   }
-  for (Recipient& r : recipients) {
-    SharedFrame* frame = nullptr;
-    for (std::size_t i = 0; i < formats; ++i)
-      if (encoded[i].first == r.encoder)
-        frame = &encoded[i].second;
-    if (frame == nullptr) {
-      SharedFrame fresh = r.encoder->encode(*publication.message);
-      if (formats == encoded.size()) {
-        if (fresh)
-          hand(r, fresh);  // more formats than slots: encoded per recipient
-        continue;
-      }
-      encoded[formats] = {r.encoder, std::move(fresh)};
-      frame = &encoded[formats++].second;
-    }
-    if (*frame)  // null: nothing for this format (a simple client and a stream's empty end)
-      hand(r, *frame);
+  // Encode once per encoder (one per wire format), here; every recipient of a format shares
+  // the frame.
+  const Message& message = *publication.message;
+  const LoopIndex here = this_loop();
+  if (std::all_of(recipients.begin(), recipients.end(), [&](const Recipient& r) {
+        return loops_ == nullptr || r.loop == kNoLoop || r.loop == here;
+      })) {
+    // All on this loop: no sorting, no sharing, no allocation.
+    Frames frames;
+    for (const Recipient& r : recipients)
+      frames.add(r.encoder, message);
+    deliver_recipients(recipients, frames, message, logged, publication.log_seq, 0,
+                       recipients.size());
+    return;
   }
+  std::stable_sort(recipients.begin(), recipients.end(),
+                   [](const Recipient& a, const Recipient& b) { return a.loop < b.loop; });
+  const std::vector<Bucket> buckets = buckets_of(recipients);
+  auto frames = std::make_shared<Frames>();
+  for (const Recipient& r : recipients)
+    frames->add(r.encoder, message);
+  std::shared_ptr<const Frames> shared_frames = std::move(frames);
+  auto shared = std::make_shared<const std::vector<Recipient>>(std::move(recipients));
+  fan_out(buckets, [shared, shared_frames, message = publication.message, logged,
+                    log_seq = publication.log_seq](std::size_t begin, std::size_t end) {
+    deliver_recipients(*shared, *shared_frames, *message, logged, log_seq, begin, end);
+  });
+}
+
+void Hub::deliver(const Publication& publication) {
+  std::vector<Recipient> recipients;
+  {
+    std::unique_lock lock(mutex_);
+    // A group publication without exclusions or a filter (a REST or client sendToGroup with
+    // echo, a message from another node): the group's shared audience. Not in a cluster that
+    // logs publications: there reliable sessions take only numbered ones (deliver_to).
+    if (publication.scope == Scope::group && publication.excluded.empty() && !publication.filter &&
+        !broker_.logs_publications()) {
+      std::shared_ptr<const Audience> audience = audience_locked(publication.target);
+      lock.unlock();
+      if (metrics_.tracer.active())
+        trace("published", {}, std::nullopt,
+              "to group " + publication.target + ": " +
+                  std::to_string(audience ? audience->members.size() : 0) + " recipient(s)");
+      if (audience)
+        deliver_to(std::move(audience), publication.message);
+      return;
+    }
+    snapshot_locked(publication.scope, publication.target, publication.excluded,
+                    publication.filter.get(), recipients);
+  }
+  deliver_to(std::move(recipients), publication);
 }
 
 bool Hub::addresses(const Publication& publication, const ConnId& id) const {

@@ -6,6 +6,12 @@
 // recipients are kept as one immutable list (its audience), built on the first publication after
 // its membership changed and shared by every publication until the next change: a publication to
 // a group takes the mutex once and looks nothing up per recipient.
+//
+// Event loops (core/loops.hpp): each client belongs to the loop that registered it (kept when
+// it registers again: a resumed reliable session). A publication's recipients are grouped by
+// loop; the publisher's own loop delivers to its share inline and every other loop with
+// recipients gets the publication once (one post carrying the frames encoded here), so no lock
+// or post is taken per delivery. docs/LOCKING.md.
 
 #include <array>
 #include <cstdint>
@@ -19,6 +25,7 @@
 
 #include "core/broker.hpp"
 #include "core/client.hpp"
+#include "core/loops.hpp"
 #include "core/metrics.hpp"
 #include "core/permissions.hpp"
 #include "core/subscription_index.hpp"
@@ -45,8 +52,10 @@ struct ConnectionInfo {
 
 class Hub {
  public:
-  // `metrics`: where the hub counts (Node's); null: counters of its own (tests).
-  Hub(std::string name, Broker& broker, HubLimits limits, Metrics* metrics = nullptr);
+  // `metrics`: where the hub counts (Node's); null: counters of its own (tests). `loops`: the
+  // event loops its clients live on (outlive the hub); null: every delivery inline.
+  Hub(std::string name, Broker& broker, HubLimits limits, Metrics* metrics = nullptr,
+      Loops* loops = nullptr);
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
 
@@ -80,7 +89,8 @@ class Hub {
   // the other nodes. Must not be called with a hub lock held.
   void publish(const Publication& publication);
   // Delivers a publication (local or from another node) to the local recipients in its scope,
-  // encoding it once per encoder among them.
+  // encoding it once per encoder among them: inline to the clients of the calling thread's loop
+  // (and to clients of no loop), through one post per other loop with recipients.
   void deliver(const Publication& publication);
 
   // Whether `publication` is addressed to connection `id` now (scope, excluded, filter): a
@@ -146,21 +156,45 @@ class Hub {
     ConnectionInfo info;
     std::weak_ptr<Client> client;
     Permissions permissions;
+    // The loop that registered the connection first (its deliveries run there).
+    LoopIndex loop = kNoLoop;
   };
   struct Recipient {
     std::shared_ptr<Client> client;
     const Encoder* encoder;
     ProtocolKind kind;
+    LoopIndex loop;
   };
-  // Who a publication to a group reaches, as of the group's last membership change.
+  // A run of recipients on one loop: [begin, end) of a list sorted by loop.
+  struct Bucket {
+    LoopIndex loop;
+    std::size_t begin;
+    std::size_t end;
+  };
+  // One publication encoded once per encoder among its recipients, before it is handed to any
+  // loop; immutable afterwards, shared by the loops.
+  struct Frames {
+    std::array<std::pair<const Encoder*, SharedFrame>, 8> encoded{};
+    std::size_t count = 0;
+    // Encodes `message` for `encoder` unless done already or the slots are full.
+    void add(const Encoder* encoder, const Message& message);
+    // The frame of `encoder` (it may be null: nothing for this format); null when not encoded
+    // (more formats than slots: encoded per recipient).
+    const SharedFrame* find(const Encoder* encoder) const;
+  };
+  // Who a publication to a group reaches, as of the group's last membership change. Immutable
+  // once built; shared with the loops a publication is handed to.
   struct Audience {
     struct Member {
       std::weak_ptr<Client> client;
       const Encoder* encoder;
       ProtocolKind kind;
+      LoopIndex loop;
     };
-    std::vector<Member> members;
+    std::vector<Member> members;                           // sorted by loop
+    std::vector<Bucket> buckets;                           // the members of each loop
     std::array<std::uint64_t, kProtocolKinds> per_kind{};  // members of each protocol kind
+    std::vector<const Encoder*> encoders;                  // the distinct encoders
   };
   // The audience of `group` (built now if it is not cached); null when the group has no member.
   // Requires mutex_ held.
@@ -168,7 +202,25 @@ class Hub {
   // The membership of `group` changed: its audience is rebuilt on the next publication.
   void forget_audience_locked(const std::string& group) const { audiences_.erase(group); }
   // Delivers to a group's audience (no exclusions, no filter).
-  void deliver_to(const Audience& audience, const Message& message);
+  void deliver_to(std::shared_ptr<const Audience> audience, const SharedMessage& message);
+  // Delivers to snapshotted recipients.
+  void deliver_to(std::vector<Recipient> recipients, const Publication& publication);
+  // Delivers to members [begin, end) of `audience` / recipients [begin, end), with the frames
+  // encoded for them (any thread; touches nothing of the hub).
+  static void deliver_members(const Audience& audience, const Frames& frames,
+                              const Message& message, std::size_t begin, std::size_t end);
+  static void deliver_recipients(const std::vector<Recipient>& recipients, const Frames& frames,
+                                 const Message& message, bool logged, std::uint64_t log_seq,
+                                 std::size_t begin, std::size_t end);
+  // Whether every bucket is delivered inline (see fan_out): nothing needs posting.
+  bool all_inline(const std::vector<Bucket>& buckets) const;
+  // Runs `deliver(begin, end)` for each bucket: posted once to each loop other than the calling
+  // thread's, then inline for the calling thread's loop and for clients of no loop.
+  template <class Deliver>
+  void fan_out(const std::vector<Bucket>& buckets, const Deliver& deliver);
+  // The runs of `items` (sorted by their `loop`) on each loop.
+  template <class Items>
+  static std::vector<Bucket> buckets_of(const Items& items);
   void trace(const char* kind, const ConnId& id, const std::optional<std::string>& user,
              std::string detail) const;
 
@@ -198,6 +250,7 @@ class Hub {
   std::unique_ptr<Metrics> own_metrics_;  // when the node gave none
   Metrics& metrics_;
   HubStats& stats_;
+  Loops* const loops_;
 
   mutable std::mutex mutex_;
   std::unordered_map<ConnId, State> connections_;

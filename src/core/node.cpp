@@ -11,7 +11,7 @@ std::shared_ptr<Hub> Node::hub(const std::string& lower_name) {
   std::lock_guard lock(mutex_);
   auto& slot = hubs_[lower_name];
   if (!slot)
-    slot = std::make_shared<Hub>(lower_name, broker_, limits_, &metrics_);
+    slot = std::make_shared<Hub>(lower_name, broker_, limits_, &metrics_, loops_);
   return slot;
 }
 

@@ -11,6 +11,7 @@
 #include "core/broker.hpp"
 #include "core/cluster.hpp"
 #include "core/hub.hpp"
+#include "core/loops.hpp"
 #include "core/metrics.hpp"
 
 namespace wps::core {
@@ -19,6 +20,10 @@ class Node final : public BrokerHandler {
  public:
   // `max_metric_hubs`: hubs with a metrics label of their own (Metrics).
   Node(Broker& broker, HubLimits limits, std::size_t max_metric_hubs = 100);
+
+  // The event loops the clients live on (core/loops.hpp), given to every hub; null (the
+  // default): every delivery inline. Call before the first hub is made; `loops` outlives them.
+  void set_loops(Loops* loops) { loops_ = loops; }
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
@@ -56,6 +61,7 @@ class Node final : public BrokerHandler {
  private:
   Broker& broker_;
   Cluster* cluster_ = nullptr;
+  Loops* loops_ = nullptr;
   const HubLimits limits_;
   Metrics metrics_;  // before the hubs, which count in it
   mutable std::mutex mutex_;

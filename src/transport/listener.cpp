@@ -12,11 +12,12 @@ namespace wps::transport {
 namespace net = boost::asio;
 
 Listener::Listener(net::io_context& ioc, const net::ip::tcp::endpoint& endpoint,
-                   ServerContext& context)
+                   ServerContext& context, EventLoops* loops)
     : ioc_(ioc),
       acceptor_(net::make_strand(ioc)),
       backoff_(acceptor_.get_executor()),
-      context_(context) {
+      context_(context),
+      loops_(loops) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(net::socket_base::reuse_address(true));
   if (endpoint.address().is_v6())
@@ -38,10 +39,12 @@ void Listener::stop() {
 }
 
 void Listener::do_accept() {
-  // Each connection on its own strand, or straight on the event loop when one thread runs it.
+  // The connection's loop for life; on its own strand, or straight on the loop when one thread
+  // runs it.
+  net::io_context& loop = loops_ != nullptr ? loops_->next() : ioc_;
   const net::any_io_executor executor = context_.single_threaded
-                                            ? net::any_io_executor(ioc_.get_executor())
-                                            : net::any_io_executor(net::make_strand(ioc_));
+                                            ? net::any_io_executor(loop.get_executor())
+                                            : net::any_io_executor(net::make_strand(loop));
   acceptor_.async_accept(executor, [self = shared_from_this()](boost::system::error_code ec,
                                                                net::ip::tcp::socket socket) {
     if (ec == net::error::operation_aborted || !self->acceptor_.is_open())

@@ -272,13 +272,16 @@ describe('@azure/web-pubsub-client (default reliable protocol) through a TCP pro
       for (let k = 0; k < SENDS; k++) {
         // Pinned ackIds: a retry after a cut is deduplicated by the server (Duplicate = success).
         // The SDK gives up on a send after its own few retries if the connection is still
-        // recovering (a loaded machine); an app retries with the same ackId, and so do we.
+        // recovering (a loaded machine), and rejects every send still waiting for its ack when a
+        // cut drops the connection ('Connection is disconnected before receive ack'); an app
+        // retries with the same ackId, and so do we.
         for (let attempt = 0; ; attempt++) {
           try {
             await client.sendToGroup('echo', { k }, 'json', { ackId: 10_000 + k });
             break;
           } catch (err) {
-            if (attempt >= 40 || !/not connected/i.test(String(err?.message))) throw err;
+            if (attempt >= 40 || !/not connected|disconnected before receive ack/i.test(String(err?.message)))
+              throw err;
             await delay(250);
           }
         }
