@@ -360,7 +360,7 @@ const std::vector<Setting>& settings() {
                  [](const Config&) { return std::string(); }});
     t.push_back(
         {"threads", "WPS_THREADS", "threads", "N",
-         "Worker threads running the event loop (0..256); 0 = one per core.",
+         "Event loops, one thread each, each owning its connections (0..256); 0 = one per core.",
          [](Config& c, const Input& in) { c.threads = static_cast<unsigned>(in.integer(0, 256)); },
          [](const Config& c) { return std::to_string(c.threads); },
          [](const Config& c) { return check_range(c.threads, 0, 256); }});
