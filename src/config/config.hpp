@@ -182,7 +182,7 @@ struct Config {
   // alone (the in-memory broker).
   std::string redis_url;
 
-  // Worker threads running the event loop; 0 = one per core.
+  // Event loops, one thread each owning its connections; 0 = one per core.
   unsigned threads = 0;
   // trace, debug, info, warn, error
   std::string log_level = "info";
