@@ -73,4 +73,14 @@ class TagEncoder final : public core::Encoder {
   mutable std::atomic<int> calls_{0};
 };
 
+// One encoder per protocol for the hub tests (tests compare its call count before and after).
+inline const TagEncoder& json_encoder() {
+  static const TagEncoder encoder("json");
+  return encoder;
+}
+inline const TagEncoder& raw_encoder() {
+  static const TagEncoder encoder("raw");
+  return encoder;
+}
+
 }  // namespace wps::test

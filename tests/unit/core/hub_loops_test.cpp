@@ -20,7 +20,8 @@ namespace wps::core {
 namespace {
 
 using test::FakeClient;
-using test::TagEncoder;
+using test::json_encoder;
+using test::raw_encoder;
 
 // Keeps what the hub posts, per loop, until the test runs it (as that loop).
 class RecordingLoops final : public Loops {
@@ -44,15 +45,6 @@ class RecordingLoops final : public Loops {
   }
   std::vector<std::pair<LoopIndex, std::function<void()>>> posted;
 };
-
-const TagEncoder& json_encoder() {
-  static const TagEncoder encoder("json");
-  return encoder;
-}
-const TagEncoder& raw_encoder() {
-  static const TagEncoder encoder("raw");
-  return encoder;
-}
 
 class HubLoopsTest : public ::testing::Test {
  protected:

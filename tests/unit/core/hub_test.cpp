@@ -16,7 +16,8 @@ namespace wps::core {
 namespace {
 
 using test::FakeClient;
-using test::TagEncoder;
+using test::json_encoder;
+using test::raw_encoder;
 
 // Records what a hub hands to the broker (for the other nodes).
 struct RecordingBroker final : Broker {
@@ -31,15 +32,6 @@ struct RecordingBroker final : Broker {
     edges.push_back("-g " + hub + "/" + group);
   }
 };
-
-const TagEncoder& json_encoder() {
-  static const TagEncoder encoder("json");
-  return encoder;
-}
-const TagEncoder& simple_encoder() {
-  static const TagEncoder encoder("raw");
-  return encoder;
-}
 
 class HubTest : public ::testing::Test {
  protected:
@@ -132,13 +124,13 @@ TEST_F(HubTest, PublishDeliversLocallyOnceAndHandsTheBrokerOnlyWhatCrossesNodes)
 TEST_F(HubTest, RecipientsOfOneEncoderShareOneFrame) {
   auto a = connect("a", std::nullopt, {}, {"g"});
   auto b = connect("b", std::nullopt, {}, {"g"});
-  auto s1 = connect("s1", std::nullopt, {}, {"g"}, simple_encoder(), ProtocolKind::simple);
-  auto s2 = connect("s2", std::nullopt, {}, {"g"}, simple_encoder(), ProtocolKind::simple);
+  auto s1 = connect("s1", std::nullopt, {}, {"g"}, raw_encoder(), ProtocolKind::simple);
+  auto s2 = connect("s2", std::nullopt, {}, {"g"}, raw_encoder(), ProtocolKind::simple);
   const int json_calls = json_encoder().calls();
-  const int raw_calls = simple_encoder().calls();
+  const int raw_calls = raw_encoder().calls();
   hub()->publish({"chat", Scope::group, "g", text("x"), {}, nullptr});
   EXPECT_EQ(json_encoder().calls(), json_calls + 1);
-  EXPECT_EQ(simple_encoder().calls(), raw_calls + 1);
+  EXPECT_EQ(raw_encoder().calls(), raw_calls + 1);
   EXPECT_EQ(a->frames().back().get(), b->frames().back().get());
   EXPECT_EQ(s1->frames().back().get(), s2->frames().back().get());
   EXPECT_EQ(s1->frames().back()->data, "raw:x");
@@ -176,7 +168,7 @@ TEST_F(HubTest, AGroupsAudienceFollowsEveryMembershipChange) {
   auto c2 = std::make_shared<FakeClient>();
   ConnectionInfo info;
   info.id = "c";
-  info.encoder = &simple_encoder();
+  info.encoder = &raw_encoder();
   info.kind = ProtocolKind::simple;
   info.groups = {"g"};
   EXPECT_EQ(hub()->add_connection(info, c2), Hub::AddResult::added);
