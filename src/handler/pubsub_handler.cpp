@@ -585,10 +585,10 @@ void PubSubHandler::invoke(protocol::Invoke& m) {
   bool refused_limit = false;
   {
     std::lock_guard lock(mutex_);
-    if (preview_locked().pending_invocations.contains(m.invocation_id))
+    const auto& pending = preview_locked().pending_invocations;
+    if (pending.contains(m.invocation_id))
       refused_pending = true;
-    else if (preview_locked().pending_invocations.size() >=
-             context_.config.limits.max_pending_invocations)
+    else if (pending.size() >= context_.config.limits.max_pending_invocations)
       refused_limit = true;
   }
   if (refused_pending) {  // no dispatch: the first one with this id still waits
@@ -688,14 +688,14 @@ void PubSubHandler::start_stream(protocol::SendToGroup& m, const std::shared_ptr
     std::lock_guard lock(mutex_);
     if (ended_)
       return;
-    if (preview_locked().streams.contains(start.stream_id)) {
+    auto& streams = preview_locked().streams;
+    if (streams.contains(start.stream_id)) {
       refusal = "A stream with id '" + start.stream_id + "' is already open on this connection.";
-    } else if (preview_locked().streams.size() >=
-               context_.config.limits.max_open_streams_per_connection) {
+    } else if (streams.size() >= context_.config.limits.max_open_streams_per_connection) {
       refusal = "Too many open streams on this connection (" +
                 std::to_string(context_.config.limits.max_open_streams_per_connection) + ").";
     } else {
-      OpenStream& stream = preview_locked().streams[start.stream_id];
+      OpenStream& stream = streams[start.stream_id];
       stream.group = m.group;
       stream.no_echo = m.no_echo;
       stream.idle_timeout =
@@ -733,11 +733,12 @@ void PubSubHandler::on_stream_idle(const std::string& stream_id, std::uint64_t g
   OpenStream stream;
   {
     std::lock_guard lock(mutex_);
-    auto it = preview_locked().streams.find(stream_id);
-    if (it == preview_locked().streams.end() || it->second.generation != generation)
+    auto& streams = preview_locked().streams;
+    auto it = streams.find(stream_id);
+    if (it == streams.end() || it->second.generation != generation)
       return;
     stream = std::move(it->second);
-    preview_locked().streams.erase(it);
+    streams.erase(it);
   }
   const std::string message = "The stream was idle for longer than its idle timeout.";
   publish_stream(
@@ -754,8 +755,9 @@ void PubSubHandler::stream_data(protocol::StreamData& m) {
   std::optional<OpenStream> publish_as;  // copy of what publish needs (group, no_echo)
   {
     std::lock_guard lock(mutex_);
-    auto it = preview_locked().streams.find(m.stream_id);
-    if (it != preview_locked().streams.end()) {
+    auto& streams = preview_locked().streams;
+    auto it = streams.find(m.stream_id);
+    if (it != streams.end()) {
       OpenStream& stream = it->second;
       arm_idle_timer_locked(m.stream_id, stream);
       if (!m.sequence_id) {
@@ -768,7 +770,7 @@ void PubSubHandler::stream_data(protocol::StreamData& m) {
         outcome = Outcome::too_big;
         stream.idle_timer->cancel();
         closed_stream = std::move(stream);
-        preview_locked().streams.erase(it);
+        streams.erase(it);
       } else {
         outcome = Outcome::published;
         publish_as.emplace();
@@ -821,11 +823,12 @@ void PubSubHandler::stream_end(protocol::StreamEnd& m) {
   std::optional<OpenStream> stream;
   {
     std::lock_guard lock(mutex_);
-    auto it = preview_locked().streams.find(m.stream_id);
-    if (it != preview_locked().streams.end()) {
+    auto& streams = preview_locked().streams;
+    auto it = streams.find(m.stream_id);
+    if (it != streams.end()) {
       it->second.idle_timer->cancel();
       stream = std::move(it->second);
-      preview_locked().streams.erase(it);
+      streams.erase(it);
     }
   }
   if (!stream) {
