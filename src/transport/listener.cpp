@@ -39,14 +39,11 @@ void Listener::stop() {
 }
 
 void Listener::do_accept() {
-  // The connection's loop for life; on its own strand, or straight on the loop when one thread
-  // runs it.
+  // The connection's loop for life, straight on its executor: one thread runs each loop.
   net::io_context& loop = loops_ != nullptr ? loops_->next() : ioc_;
-  const net::any_io_executor executor = context_.single_threaded
-                                            ? net::any_io_executor(loop.get_executor())
-                                            : net::any_io_executor(net::make_strand(loop));
-  acceptor_.async_accept(executor, [self = shared_from_this()](boost::system::error_code ec,
-                                                               net::ip::tcp::socket socket) {
+  acceptor_.async_accept(loop.get_executor(), [self = shared_from_this()](
+                                                  boost::system::error_code ec,
+                                                  net::ip::tcp::socket socket) {
     if (ec == net::error::operation_aborted || !self->acceptor_.is_open())
       return;
     if (ec) {

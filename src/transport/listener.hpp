@@ -1,7 +1,7 @@
 #pragma once
 // Accepts TCP connections on one endpoint and starts an HttpSession for each, on the next event
-// loop (EventLoops, round robin) or on the listener's io_context; on that loop's executor itself
-// when ServerContext::single_threaded (the server's case: one thread per loop), else on a strand.
+// loop (EventLoops, round robin) or on the listener's io_context, on that loop's executor itself
+// (one thread runs each loop: no strand).
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>

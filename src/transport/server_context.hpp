@@ -46,8 +46,9 @@ struct ServerContext {
   // in a cluster, management calls wait for the other nodes' replies.
   std::function<void(std::function<void()>)> rest_offload;
   std::atomic<std::size_t> open_websockets{0};
-  // One thread runs the event loop: connections use its executor directly instead of a strand
-  // each (handlers cannot run concurrently anyway; posting from other threads stays safe).
+  // Sends made on a connection's own loop thread are corked (queued at once, written once per
+  // turn of the loop); otherwise every send goes through the connection's inbox and a posted
+  // drain. Either way one thread runs each event loop (EventLoops).
   bool single_threaded = false;
   Counters counters;
   // The node's counters (webpubsub_connections_closed_total); null in tests without a node.

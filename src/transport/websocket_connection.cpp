@@ -1,9 +1,11 @@
 #include "transport/websocket_connection.hpp"
 
+#include <algorithm>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/execution_context.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <stdexcept>
 
 #include "core/client.hpp"
 #include "util/log.hpp"
@@ -20,6 +22,23 @@ namespace {
 // frame, at most this many bytes.
 constexpr std::size_t kMaxBatchFrames = 30;
 constexpr std::size_t kMaxBatchBytes = 256 * 1024;
+
+// The event loop a connection lives on: an io_context's own executor (one thread runs it).
+asio::io_context::executor_type loop_executor(const asio::any_io_executor& executor) {
+  if (const auto* loop = executor.target<asio::io_context::executor_type>())
+    return *loop;
+  throw std::invalid_argument("a WebSocket connection runs on an io_context's own executor");
+}
+
+// The tick of the loop's TimerWheel: deadlines fire up to this late. An eighth of the shortest
+// interval it times (the keep-alive interval, the close handshake's timeout), within 1-250 ms:
+// 250 ms with the defaults (20 s, 10 s), so a loop with connections wakes at most 4 times a
+// second for them.
+std::chrono::steady_clock::duration deadline_tick(const config::Limits& limits) {
+  const auto shortest = std::min(limits.keep_alive_interval, limits.handshake_timeout);
+  return std::clamp<std::chrono::steady_clock::duration>(shortest / 8, std::chrono::milliseconds(1),
+                                                         std::chrono::milliseconds(250));
+}
 
 // The buffers of the write being built, reused by every connection of a thread.
 std::vector<asio::const_buffer>& thread_write_buffers() {
@@ -119,14 +138,14 @@ WebSocketConnection::WebSocketConnection(ServerContext& context,
       reader_(context.config.limits.max_message_bytes),
       outbound_(context.config.limits.max_pending_messages + extra_messages,
                 context.config.limits.max_pending_bytes + extra_bytes),
-      timer_(std::move(executor)) {
-  // One thread runs the loop and the connection uses it directly (not a strand): sends on that
-  // thread are corked.
+      wheel_(nullptr),
+      executor_(loop_executor(executor)) {
+  wheel_ = &asio::use_service<TimerWheel>(executor_.context());
+  wheel_->configure(deadline_tick(context_.config.limits));
+  // Sends made on the loop's thread are corked.
   if (context_.single_threaded) {
-    if (auto* loop = timer_.get_executor().target<asio::io_context::executor_type>()) {
-      corks_ = &asio::use_service<Corks>(loop->context());
-      corks_->configure(context_.config.limits);
-    }
+    corks_ = &asio::use_service<Corks>(executor_.context());
+    corks_->configure(context_.config.limits);
   }
   ++context_.open_websockets;
   ++context_.counters.connections_opened;
@@ -373,16 +392,18 @@ void WebSocketConnection::on_written() {
 // ---- keep-alive, closing ---------------------------------------------------------------------
 
 void WebSocketConnection::arm_timer(std::chrono::steady_clock::time_point at) {
-  timer_.expires_at(at);
-  timer_.async_wait([self = shared_from_this()](error_code ec) { self->on_timer(ec); });
+  wheel_->arm(*this, at);
 }
 
-void WebSocketConnection::on_timer(error_code ec) {
-  if (ec || state_ == State::closed)
+std::shared_ptr<TimerWheel::Entry> WebSocketConnection::entry_owner() {
+  // The base is private: alias the connection's own reference.
+  return {shared_from_this(), static_cast<TimerWheel::Entry*>(this)};
+}
+
+void WebSocketConnection::on_deadline() {
+  if (state_ == State::closed)
     return;
   const auto now = std::chrono::steady_clock::now();
-  if (now < timer_.expiry())
-    return;  // a completion from before the timer was re-armed
   if (state_ == State::closing) {
     // The close handshake took too long (a client that stopped reading, a vanished host).
     WPS_LOG(debug, "ws") << "close timed out";
@@ -467,7 +488,8 @@ void WebSocketConnection::finish(bool recoverable) {
   if (state_ == State::closed)
     return;
   state_ = State::closed;
-  timer_.cancel();
+  // Held to the end of this function: the wheel's reference may be the last one.
+  const std::shared_ptr<TimerWheel::Entry> keep = wheel_->cancel(*this);
   close_socket();  // cancels a pending read or write: their handlers let go of us
   if (auto handler = std::move(handler_))
     handler->on_closed(*this, recoverable);

@@ -7,9 +7,9 @@
 //
 // This class is the state machine; the socket I/O of plain TCP and TLS lives in WebSocketStream
 // (websocket_stream.hpp), behind the few virtual functions below. No per-connection read buffer
-// while idle, one timer, and writes tried at once without a trip through the event loop. All
-// members are touched only on the connection's executor (a strand, or the loop itself with one
-// thread); send() and close() may be called from any thread.
+// while idle, no timer of its own (one deadline in its loop's TimerWheel), and writes tried at
+// once without a trip through the event loop. All members are touched only on the thread of the
+// connection's event loop; send() and close() may be called from any thread.
 //
 // Corking (one event loop thread): a frame sent on the loop's own thread (a publication that a
 // REST request or a client fanned out there) is queued at once, without a lock or a post, and
@@ -18,7 +18,7 @@
 // Under load a write carries many frames by itself; an idle server still answers at once.
 
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -31,11 +31,13 @@
 #include "protocol/ws_frame.hpp"
 #include "transport/outbound.hpp"
 #include "transport/server_context.hpp"
+#include "transport/timer_wheel.hpp"
 
 namespace wps::transport {
 
 class WebSocketConnection : public handler::Socket,
-                            public std::enable_shared_from_this<WebSocketConnection> {
+                            public std::enable_shared_from_this<WebSocketConnection>,
+                            private TimerWheel::Entry {
  public:
   ~WebSocketConnection() override;
 
@@ -49,11 +51,13 @@ class WebSocketConnection : public handler::Socket,
   void close(std::uint16_t code, std::string reason) override;
   void pause() override;
   void resume() override;
-  boost::asio::any_io_executor executor() const override { return timer_.get_executor(); }
+  boost::asio::any_io_executor executor() const override { return executor_; }
 
  protected:
   // `extra_messages` / `extra_bytes`: what the outbound queue may hold beyond
-  // Limits::max_pending_* (a reliable session's replay).
+  // Limits::max_pending_* (a reliable session's replay). `executor`: the executor of the event
+  // loop (an io_context run by one thread) the connection lives on; anything else is refused
+  // (std::invalid_argument).
   WebSocketConnection(ServerContext& context, std::shared_ptr<handler::Handler> handler,
                       std::size_t extra_messages, std::size_t extra_bytes,
                       boost::asio::any_io_executor executor);
@@ -113,11 +117,13 @@ class WebSocketConnection : public handler::Socket,
   // Writes everything pending (Outbound::collect) in one gather write.
   void write_next();
   void on_written();
-  // The one timer. Open: keep-alive (a ping after keep_alive_interval without input, the end
-  // after twice that; not while paused, when nothing is read). Closing: the deadline of the
-  // close handshake.
+  // The one deadline, in the loop's TimerWheel. Open: keep-alive (a ping after
+  // keep_alive_interval without input, the end after twice that; not while paused, when nothing
+  // is read). Closing: the deadline of the close handshake.
   void arm_timer(std::chrono::steady_clock::time_point at);
-  void on_timer(boost::system::error_code ec);
+  // TimerWheel::Entry
+  void on_deadline() override;
+  std::shared_ptr<TimerWheel::Entry> entry_owner() override;
   // The server closes: the handler's farewell and the close frame go out after what is queued.
   void begin_close(std::uint16_t code, std::string reason);
   // Why the connection ends (metrics): the first cause seen wins; none = dropped.
@@ -136,8 +142,10 @@ class WebSocketConnection : public handler::Socket,
   // The loop's corked connections when one thread runs the loop; null otherwise (every send
   // goes through the outbound inbox and a posted drain).
   Corks* corks_ = nullptr;
+  // The loop's deadlines (one Asio timer for all its connections).
+  TimerWheel* wheel_;
   std::chrono::steady_clock::time_point last_input_;
-  mutable boost::asio::steady_timer timer_;
+  boost::asio::io_context::executor_type executor_;
   State state_ = State::open;
   std::optional<core::CloseReason> close_reason_;
   Input input_ = Input::reading;
