@@ -57,8 +57,10 @@ Hub::AddResult Hub::add_connection(const ConnectionInfo& info, std::weak_ptr<Cli
       for (const std::string& group : *groups)
         forget_audience_locked(group);
   }
-  state.info = info;
-  state.info.groups.clear();
+  // Neither the roles (they become the permissions below) nor the groups (joined below) are
+  // kept: an idle connection's entry holds no copies of its token's strings.
+  state.info = ConnectionInfo{info.id,      info.user_id,  info.kind,          info.encoder,
+                              /*roles=*/{}, /*groups=*/{}, info.group_observer};
   state.client = std::move(client);
   state.permissions = Permissions::from_roles(info.roles);
   if (info.user_id) {

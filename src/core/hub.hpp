@@ -44,8 +44,9 @@ struct ConnectionInfo {
   ProtocolKind kind = ProtocolKind::simple;
   // Encodes the data messages this connection receives (never null; outlives the hub).
   const Encoder* encoder = nullptr;
-  std::vector<std::string> roles;
-  std::vector<std::string> groups;  // joined at connect (token claims); names already validated
+  std::vector<std::string> roles;  // made the permissions at add_connection; not kept by the hub
+  std::vector<std::string>
+      groups;  // joined at connect (token claims), names already validated; not kept
   // Told of every group the connection joins or leaves, until it is removed; may be null.
   std::shared_ptr<GroupObserver> group_observer;
 };

@@ -81,6 +81,22 @@ constexpr std::string_view kJoinLeave = "webpubsub.joinLeaveGroup";
 constexpr std::string_view kSend = "webpubsub.sendToGroup";
 }  // namespace
 
+Permissions::Permissions(const Permissions& other)
+    : all_(other.all_),
+      groups_(other.groups_ ? std::make_unique<std::array<Groups, 2>>(*other.groups_) : nullptr) {}
+
+Permissions& Permissions::operator=(const Permissions& other) {
+  if (this != &other)
+    *this = Permissions(other);
+  return *this;
+}
+
+Permissions::Groups& Permissions::groups(Permission p) {
+  if (!groups_)
+    groups_ = std::make_unique<std::array<Groups, 2>>();
+  return (*groups_)[index(p)];
+}
+
 Permissions Permissions::from_roles(const std::vector<std::string>& roles) {
   Permissions result;
   for (const std::string& role : roles) {
@@ -90,15 +106,14 @@ Permissions Permissions::from_roles(const std::vector<std::string>& roles) {
       if (!rest.starts_with(prefix))
         continue;
       rest.remove_prefix(prefix.size());
-      Set& s = result.set(permission);
       if (rest.empty()) {
-        s.all = true;
+        result.all_[index(permission)] = true;
       } else if (rest.starts_with("s.")) {
         // webpubsub.joinLeaveGroups.<pattern> / webpubsub.sendToGroups.<pattern>
         if (auto pattern = GroupPattern::parse(rest.substr(2)))
-          s.patterns.push_back(*pattern);
+          result.groups(permission).patterns.push_back(*pattern);
       } else if (rest.starts_with(".") && rest.size() > 1) {
-        s.groups.emplace(rest.substr(1));
+        result.groups(permission).names.emplace(rest.substr(1));
       }
     }
   }
@@ -106,36 +121,39 @@ Permissions Permissions::from_roles(const std::vector<std::string>& roles) {
 }
 
 bool Permissions::allows(Permission permission, std::string_view group) const {
-  const Set& s = set(permission);
-  if (s.all)
+  if (all_[index(permission)])
     return true;
-  if (s.groups.contains(std::string(group)))
+  if (!groups_)
+    return false;
+  const Groups& g = (*groups_)[index(permission)];
+  if (g.names.contains(std::string(group)))
     return true;
-  return std::any_of(s.patterns.begin(), s.patterns.end(),
+  return std::any_of(g.patterns.begin(), g.patterns.end(),
                      [&](const GroupPattern& p) { return p.matches(group); });
 }
 
 void Permissions::grant(Permission permission, const std::optional<std::string>& target) {
-  Set& s = set(permission);
   if (target)
-    s.groups.insert(*target);
+    groups(permission).names.insert(*target);
   else
-    s.all = true;
+    all_[index(permission)] = true;
 }
 
 void Permissions::revoke(Permission permission, const std::optional<std::string>& target) {
-  Set& s = set(permission);
-  if (target) {
-    s.groups.erase(*target);
-  } else {
-    s.all = false;
-    s.groups.clear();
-  }
+  if (!target)
+    all_[index(permission)] = false;
+  if (!groups_)
+    return;
+  Groups& g = (*groups_)[index(permission)];
+  if (target)
+    g.names.erase(*target);
+  else
+    g.names.clear();
 }
 
 bool Permissions::check(Permission permission, const std::optional<std::string>& target) const {
   if (!target)
-    return set(permission).all;
+    return all_[index(permission)];
   return allows(permission, *target);
 }
 

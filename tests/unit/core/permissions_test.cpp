@@ -72,5 +72,35 @@ TEST(PermissionsTest, GrantRevokeCheck) {
   EXPECT_FALSE(p.check(Permission::join_leave_group, std::string("a")));
 }
 
+TEST(PermissionsTest, ACopyHoldsTheSameGrantsAndChangesOnItsOwn) {
+  Permissions original = Permissions::from_roles({"webpubsub.sendToGroups.news-*"});
+  original.grant(Permission::join_leave_group, std::string("a"));
+  Permissions copy = original;
+  EXPECT_TRUE(copy.allows(Permission::join_leave_group, "a"));
+  EXPECT_TRUE(copy.allows(Permission::send_to_group, "news-1"));
+  copy.revoke(Permission::join_leave_group, std::string("a"));
+  copy.grant(Permission::send_to_group, std::string("b"));
+  EXPECT_TRUE(original.allows(Permission::join_leave_group, "a"));
+  EXPECT_FALSE(original.allows(Permission::send_to_group, "b"));
+  EXPECT_FALSE(copy.allows(Permission::join_leave_group, "a"));
+  Permissions assigned;
+  assigned = original;
+  EXPECT_TRUE(assigned.allows(Permission::join_leave_group, "a"));
+  EXPECT_FALSE(assigned.allows(Permission::join_leave_group, "zzz"));
+}
+
+TEST(PermissionsTest, RevokingEverythingKeepsTheRolePatterns) {
+  Permissions p = Permissions::from_roles({"webpubsub.joinLeaveGroups.room-*"});
+  p.grant(Permission::join_leave_group, std::string("x"));
+  p.grant(Permission::join_leave_group, std::nullopt);
+  p.revoke(Permission::join_leave_group, std::nullopt);
+  EXPECT_FALSE(p.allows(Permission::join_leave_group, "x"));
+  EXPECT_TRUE(p.allows(Permission::join_leave_group, "room-1"));
+  Permissions none;
+  none.revoke(Permission::send_to_group, std::nullopt);  // nothing held: nothing to do
+  none.revoke(Permission::send_to_group, std::string("g"));
+  EXPECT_FALSE(none.check(Permission::send_to_group, std::nullopt));
+}
+
 }  // namespace
 }  // namespace wps::core
