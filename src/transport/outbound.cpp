@@ -26,10 +26,23 @@ bool has_ttl(const protocol::Frame& frame) {
 }
 }  // namespace
 
+Outbound::Inbox& Outbound::inbox() {
+  Inbox* inbox = inbox_.load(std::memory_order_acquire);
+  if (inbox != nullptr)
+    return *inbox;
+  // Two threads pushing first at once: one allocation wins, the other is dropped.
+  auto fresh = std::make_unique<Inbox>();
+  if (inbox_.compare_exchange_strong(inbox, fresh.get(), std::memory_order_acq_rel,
+                                     std::memory_order_acquire))
+    return *fresh.release();
+  return *inbox;
+}
+
 bool Outbound::push(SharedFrame frame) {
-  std::lock_guard lock(inbox_mutex_);
-  const bool first = inbox_.empty();
-  inbox_.push_back(std::move(frame));
+  Inbox& in = inbox();
+  std::lock_guard lock(in.mutex);
+  const bool first = in.frames.empty();
+  in.frames.push_back(std::move(frame));
   inbox_pending_.store(true, std::memory_order_release);
   return first;
 }
@@ -56,8 +69,10 @@ bool Outbound::drain() {
   std::vector<SharedFrame> batch = std::move(thread_drain_buffer());
   batch.clear();
   {
-    std::lock_guard lock(inbox_mutex_);
-    batch.swap(inbox_);
+    // The flag was set after the inbox was made: it is there.
+    Inbox& in = *inbox_.load(std::memory_order_acquire);
+    std::lock_guard lock(in.mutex);
+    batch.swap(in.frames);
     inbox_pending_.store(false, std::memory_order_relaxed);
   }
   bool fits = true;

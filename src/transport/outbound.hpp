@@ -35,6 +35,9 @@ class Outbound {
  public:
   Outbound(std::size_t max_messages, std::size_t max_bytes)
       : max_messages_(max_messages), max_bytes_(max_bytes) {}
+  Outbound(const Outbound&) = delete;
+  Outbound& operator=(const Outbound&) = delete;
+  ~Outbound() { delete inbox_.load(std::memory_order_acquire); }
 
   // Any thread. True when the inbox was empty: the caller schedules one drain() for however
   // many frames arrive before it runs (a burst of publishes costs one post per connection).
@@ -83,9 +86,16 @@ class Outbound {
 
   const std::size_t max_messages_;
   const std::size_t max_bytes_;
-  std::mutex inbox_mutex_;  // a leaf lock: nothing else is done under it
-  std::vector<SharedFrame> inbox_;
-  // Whether inbox_ may hold frames: set under the mutex by push, read without it by drain.
+  // What other threads push, until the connection's executor drains it. Allocated by the first
+  // push from another thread (a server whose loops deliver on their own threads never does) and
+  // kept as long as the Outbound: an idle connection holds a pointer, not a mutex and a vector.
+  struct Inbox {
+    std::mutex mutex;  // a leaf lock: nothing else is done under it
+    std::vector<SharedFrame> frames;
+  };
+  Inbox& inbox();
+  std::atomic<Inbox*> inbox_{nullptr};
+  // Whether the inbox may hold frames: set under its mutex by push, read without it by drain.
   std::atomic<bool> inbox_pending_{false};
   util::Fifo<SharedFrame> queue_;
   std::size_t bytes_ = 0;
