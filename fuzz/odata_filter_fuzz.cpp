@@ -8,9 +8,9 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 
 #include "protocol/odata_filter.hpp"
+#include "util/string_set.hpp"
 
 namespace {
 
@@ -24,8 +24,8 @@ struct Subjects {
   std::string user = "user1";
   std::string long_user = "a-user-id-long-enough-to-leave-the-small-string-buffer";
   std::string protocol = "json.webpubsub.azure.v1";
-  std::unordered_set<std::string> groups = {"group1", "group2", "user1", ""};
-  std::unordered_set<std::string> no_groups;
+  wps::util::StringSet groups = {"group1", "group2", "user1", ""};
+  wps::util::StringSet no_groups;
   wps::protocol::odata::FilterSubject all[5];
 
   Subjects() {

@@ -5,7 +5,7 @@ namespace wps::core {
 SubscriptionIndex::JoinResult SubscriptionIndex::join(const ConnId& conn,
                                                       const std::string& group) {
   auto [git, group_created] = groups_.try_emplace(group);
-  const bool inserted = git->second.insert(conn).second;
+  const bool inserted = git->second.insert(conn);
   if (inserted)
     conn_groups_[conn].insert(group);
   return {inserted, group_created};
@@ -14,7 +14,7 @@ SubscriptionIndex::JoinResult SubscriptionIndex::join(const ConnId& conn,
 SubscriptionIndex::LeaveResult SubscriptionIndex::leave(const ConnId& conn,
                                                         const std::string& group) {
   auto git = groups_.find(group);
-  if (git == groups_.end() || git->second.erase(conn) == 0)
+  if (git == groups_.end() || !git->second.erase(conn))
     return {};
   LeaveResult result{true, false};
   if (git->second.empty()) {
@@ -71,18 +71,17 @@ std::size_t SubscriptionIndex::group_count_of(const ConnId& conn) const {
   return it == conn_groups_.end() ? 0 : it->second.size();
 }
 
-const std::unordered_set<ConnId>* SubscriptionIndex::members(const std::string& group) const {
+const util::StringSet* SubscriptionIndex::members(const std::string& group) const {
   auto it = groups_.find(group);
   return it == groups_.end() ? nullptr : &it->second;
 }
 
-const std::unordered_set<ConnId>* SubscriptionIndex::connections_of_user(
-    const std::string& user) const {
+const util::StringSet* SubscriptionIndex::connections_of_user(const std::string& user) const {
   auto it = users_.find(user);
   return it == users_.end() ? nullptr : &it->second;
 }
 
-const std::unordered_set<std::string>* SubscriptionIndex::groups_of(const ConnId& conn) const {
+const util::StringSet* SubscriptionIndex::groups_of(const ConnId& conn) const {
   auto it = conn_groups_.find(conn);
   return it == conn_groups_.end() ? nullptr : &it->second;
 }

@@ -1,14 +1,15 @@
 #pragma once
 // The two-way index of one hub: group -> connections, connection -> groups, user -> connections.
 // It reports interest edges (first member joined / last member left) so the node can tell the
-// broker. Not thread-safe: the owning Hub serialises access.
+// broker. Not thread-safe: the owning Hub serialises access. Every set is a util::StringSet: most
+// are small (a connection's groups, a user's connections) and cost one vector, not a hash table.
 
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "core/client.hpp"
+#include "util/string_set.hpp"
 
 namespace wps::core {
 
@@ -37,17 +38,17 @@ class SubscriptionIndex {
   std::size_t group_count_of(const ConnId& conn) const;
 
   // nullptr when the group / user has no member.
-  const std::unordered_set<ConnId>* members(const std::string& group) const;
-  const std::unordered_set<ConnId>* connections_of_user(const std::string& user) const;
-  const std::unordered_set<std::string>* groups_of(const ConnId& conn) const;
+  const util::StringSet* members(const std::string& group) const;
+  const util::StringSet* connections_of_user(const std::string& user) const;
+  const util::StringSet* groups_of(const ConnId& conn) const;
 
   std::size_t group_count() const { return groups_.size(); }
   std::size_t user_count() const { return users_.size(); }
 
  private:
-  std::unordered_map<std::string, std::unordered_set<ConnId>> groups_;
-  std::unordered_map<ConnId, std::unordered_set<std::string>> conn_groups_;
-  std::unordered_map<std::string, std::unordered_set<ConnId>> users_;
+  std::unordered_map<std::string, util::StringSet> groups_;
+  std::unordered_map<ConnId, util::StringSet> conn_groups_;
+  std::unordered_map<std::string, util::StringSet> users_;
 };
 
 }  // namespace wps::core

@@ -871,10 +871,10 @@ class Evaluator {
     if (v.is_null())
       return false;
     if (v.stable != nullptr)
-      return subject_.groups->find(*v.stable) != subject_.groups->end();
+      return subject_.groups->contains(*v.stable);
     if (v.is_owned)
-      return subject_.groups->find(v.owned) != subject_.groups->end();
-    return subject_.groups->find(std::string(v.view)) != subject_.groups->end();
+      return subject_.groups->contains(v.owned);
+    return subject_.groups->contains(v.view);
   }
 
   bool string_test(const Expr& node) const {

@@ -6,16 +6,17 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_set>
+
+#include "util/string_set.hpp"
 
 namespace wps::protocol::odata {
 
 // What a filter can see of one connection.
 struct FilterSubject {
   std::string_view connection_id;
-  const std::string* user_id = nullptr;                     // nullptr: null (anonymous)
-  const std::unordered_set<std::string>* groups = nullptr;  // nullptr: no groups
-  const std::string* protocol = nullptr;                    // nullptr: null (simple client)
+  const std::string* user_id = nullptr;     // nullptr: null (anonymous)
+  const util::StringSet* groups = nullptr;  // nullptr: no groups
+  const std::string* protocol = nullptr;    // nullptr: null (simple client)
 };
 
 class Expr;  // the parsed expression tree (defined in odata_filter.cpp)

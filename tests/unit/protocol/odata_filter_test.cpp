@@ -6,7 +6,6 @@
 
 #include <optional>
 #include <string>
-#include <unordered_set>
 
 namespace {
 
@@ -17,7 +16,7 @@ struct Conn {
   std::string connection_id = "conn1";
   std::optional<std::string> user_id;
   std::optional<std::string> protocol;
-  std::optional<std::unordered_set<std::string>> groups;
+  std::optional<wps::util::StringSet> groups;
 
   FilterSubject subject() const {
     FilterSubject s;
@@ -29,7 +28,7 @@ struct Conn {
   }
 };
 
-Conn user(std::string id, std::unordered_set<std::string> groups = {}) {
+Conn user(std::string id, wps::util::StringSet groups = {}) {
   Conn c;
   c.user_id = std::move(id);
   c.groups = std::move(groups);
