@@ -44,9 +44,10 @@ struct ConnectionInfo {
   ProtocolKind kind = ProtocolKind::simple;
   // Encodes the data messages this connection receives (never null; outlives the hub).
   const Encoder* encoder = nullptr;
-  std::vector<std::string> roles;  // made the permissions at add_connection; not kept by the hub
-  std::vector<std::string>
-      groups;  // joined at connect (token claims), names already validated; not kept
+  // Made the connection's permissions by add_connection; the hub does not keep them.
+  std::vector<std::string> roles;
+  // Joined at connect (token claims; names already validated); the hub does not keep them.
+  std::vector<std::string> groups;
   // Told of every group the connection joins or leaves, until it is removed; may be null.
   std::shared_ptr<GroupObserver> group_observer;
 };

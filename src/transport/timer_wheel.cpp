@@ -12,7 +12,7 @@ TimerWheel::TimerWheel(asio::io_context& loop)
     : service(loop), timer_(loop), done_tick_(tick_of(Clock::now())), slots_(kSlots) {}
 
 void TimerWheel::configure(Clock::duration tick) {
-  if (configured_ || count_ != 0 || tick <= Clock::duration::zero())
+  if (configured_ || tick <= Clock::duration::zero())  // arm() configures: count_ is 0 here
     return;
   configured_ = true;
   tick_ = tick;
@@ -59,13 +59,15 @@ void TimerWheel::insert(std::shared_ptr<Entry> entry, Clock::time_point at) {
   std::int64_t tick = tick_of(at);
   if (tick <= done_tick_)
     tick = done_tick_ + 1;  // its tick passed: the next one fires it
-  const auto slot = static_cast<std::uint32_t>(tick % kSlots);
-  Entry& e = *entry;
-  e.deadline_ = at;
-  e.slot_ = slot;
-  e.index_ = static_cast<std::uint32_t>(slots_[slot].size());
-  slots_[slot].push_back(std::move(entry));
+  entry->deadline_ = at;
+  place(std::move(entry), static_cast<std::uint32_t>(tick % kSlots));
   wake_at(tick);
+}
+
+void TimerWheel::place(std::shared_ptr<Entry> entry, std::uint32_t slot) {
+  entry->slot_ = slot;
+  entry->index_ = static_cast<std::uint32_t>(slots_[slot].size());
+  slots_[slot].push_back(std::move(entry));
 }
 
 std::shared_ptr<TimerWheel::Entry> TimerWheel::unlink(Entry& entry) {
@@ -133,10 +135,7 @@ void TimerWheel::fire(std::uint32_t slot, Clock::time_point now) {
     if (entry->slot_ != kFiring)
       continue;
     if (entry->deadline_ > now) {
-      // A later round: back into its slot.
-      entry->slot_ = slot;
-      entry->index_ = static_cast<std::uint32_t>(slots_[slot].size());
-      slots_[slot].push_back(std::move(entry));
+      place(std::move(entry), slot);  // a later round: back into its slot
       continue;
     }
     entry->slot_ = kNone;

@@ -78,6 +78,8 @@ class TimerWheel final : public boost::asio::execution_context::service {
   std::int64_t tick_of(Clock::time_point at) const;  // the first tick at or after `at`
   Clock::time_point time_of(std::int64_t tick) const { return Clock::time_point(tick * tick_); }
   void insert(std::shared_ptr<Entry> entry, Clock::time_point at);
+  // Appends `entry` to `slot`, recording where it is.
+  void place(std::shared_ptr<Entry> entry, std::uint32_t slot);
   // Takes `entry` out of its slot; returns what held it.
   std::shared_ptr<Entry> unlink(Entry& entry);
   void wake_at(std::int64_t tick);
